@@ -1,0 +1,1 @@
+"""The control API under /_emulator: accounts, clock, tasks, webhooks, scenarios."""

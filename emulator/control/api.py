@@ -1,0 +1,231 @@
+"""`/_emulator/...`: what tests and people use to drive the emulator (DESIGN.md, "Control API").
+
+Answers loopback clients only unless the server was started with `--control-public`:
+it mints keys and moves money, so it must not be reachable from a network by accident.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..core.ledger import as_number
+from ..core.lifecycle import Task
+from ..core.runtime import Emulator
+from ..core.scenarios import SCENARIOS
+from ..core.vendor import JSON
+
+PREFIX = "/_emulator"
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host in ("localhost", "testclient"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ControlError(400, "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ControlError(400, "the body must be a JSON object")
+    return body
+
+
+def _number(body: dict[str, Any], name: str, *, default: Any = None, minimum: float = 0) -> Any:
+    value = body.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise ControlError(400, f"'{name}' must be a number ≥ {minimum}")
+    return value
+
+
+def _string_list(body: dict[str, Any], name: str) -> None:
+    value = body.get(name)
+    if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+        raise ControlError(400, f"'{name}' must be a list of strings")
+
+
+def describe_task(task: Task, now: float) -> dict[str, Any]:
+    return {
+        "id": task.id, "vendor": task.vendor, "kind": task.kind, "account_id": task.account_id,
+        "created_at": task.created_at, "scenario": task.scenario,
+        "state": task.phase_at(now).value, "progress": task.progress_at(now),
+        "timeline": [{"state": s.phase.value, "at": s.at} for s in task.steps],
+        "outcome": {"error_code": task.outcome.error_code, "error_message": task.outcome.error_message,
+                    "output": task.outcome.output},
+        "params": task.params,
+    }
+
+
+def routes(emulator: Emulator) -> list[Route]:
+    settings = emulator.settings
+
+    def guarded(fn: Callable[[Request], Awaitable[Any]], status: int = 200) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            client = request.client.host if request.client else None
+            if not settings.control_public and not _is_loopback(client):
+                return JSON({"error": "the control API answers loopback clients only "
+                                      "(start with --control-public to change that)"}, status_code=403)
+            try:
+                return JSON(await fn(request), status_code=status)
+            except ControlError as err:
+                return JSON({"error": err.message}, status_code=err.status)
+
+        return endpoint
+
+    def account_of(request: Request) -> Any:
+        account = emulator.accounts.accounts.get(request.path_params["account_id"])
+        if account is None:
+            raise ControlError(404, "no such account")
+        return account
+
+    async def health(request: Request) -> dict[str, Any]:
+        return {"status": "ok", "vendors": list(emulator.vendors), "clock": emulator.clock.describe()}
+
+    async def reset(request: Request) -> dict[str, Any]:
+        emulator.reset()
+        return {"status": "reset", "clock": emulator.clock.describe()}
+
+    async def create_account(request: Request) -> dict[str, Any]:
+        body = await _json(request)
+        vendor = body.get("vendor")
+        if vendor not in emulator.vendors:
+            raise ControlError(400, f"'vendor' must be one of {sorted(emulator.vendors)}")
+        _number(body, "credits")
+        _number(body, "rate_limit_rpm")
+        _string_list(body, "allowed_models")
+        _string_list(body, "allowed_ips")
+        try:
+            return emulator.create_account(vendor, body)
+        except ValueError as err:  # e.g. a malformed allowed_ips entry
+            raise ControlError(400, str(err)) from None
+
+    async def list_accounts(request: Request) -> list[dict[str, Any]]:
+        vendor = request.query_params.get("vendor")
+        return [emulator.describe_account(a) for a in emulator.accounts.accounts.values()
+                if vendor is None or a.vendor == vendor]
+
+    async def get_account(request: Request) -> dict[str, Any]:
+        return emulator.describe_account(account_of(request))
+
+    async def create_key(request: Request) -> dict[str, Any]:
+        account = account_of(request)
+        body = await _json(request)
+        _number(body, "rate_limit_rpm")
+        _string_list(body, "allowed_models")
+        _string_list(body, "allowed_ips")
+        try:
+            key, plaintext = emulator.issue_key(account, body)
+        except ValueError as err:
+            raise ControlError(400, str(err)) from None
+        return {"key_id": key.id, "api_key": plaintext, **key.describe()}
+
+    async def revoke_key(request: Request) -> dict[str, Any]:
+        account = account_of(request)
+        key = emulator.accounts.keys.get(request.path_params["key_id"])
+        if key is None or key.account_id != account.id:
+            raise ControlError(404, "no such key on this account")
+        emulator.accounts.revoke(key.id, emulator.clock.now())
+        return key.describe()
+
+    async def top_up(request: Request) -> dict[str, Any]:
+        account = account_of(request)
+        vendor = emulator.vendors[account.vendor]
+        body = await _json(request)
+        usd = _number(body, "usd")
+        credits = _number(body, "credits")
+        if (usd is None) == (credits is None):
+            raise ControlError(400, "give exactly one of 'usd' (a recharge, with the vendor's bonus "
+                                    "tiers) or 'credits' (a plain grant)")
+        now = emulator.clock.now()
+        entries = []
+        if usd is not None:
+            base = Decimal(str(usd)) * vendor.credits_per_usd
+            entries.append(emulator.ledger.top_up(account.id, base, now, note=f"recharge ${usd}"))
+            rate = vendor.top_up_bonus(float(usd))
+            if rate:
+                bonus = base * Decimal(str(rate))
+                entries.append(emulator.ledger.top_up(account.id, bonus, now,
+                                                      note=f"bonus +{rate:.0%} on ${usd}"))
+        else:
+            entries.append(emulator.ledger.top_up(account.id, Decimal(str(credits)), now, note="grant"))
+        balance = emulator.ledger.balance(account.id)
+        return {"account_id": account.id, "added": as_number(sum((e.amount for e in entries), Decimal(0))),
+                "entries": [e.describe() for e in entries], "credits": as_number(balance.credits),
+                "available": as_number(balance.available)}
+
+    async def clock(request: Request) -> dict[str, Any]:
+        return emulator.clock.describe()
+
+    async def advance(request: Request) -> dict[str, Any]:
+        body = await _json(request)
+        seconds = _number(body, "seconds")
+        if seconds is None:
+            raise ControlError(400, "'seconds' is required")
+        await emulator.advance(float(seconds))
+        return emulator.clock.describe()
+
+    async def webhooks(request: Request) -> list[dict[str, Any]]:
+        return [d.describe() for d in emulator.outbox.deliveries]
+
+    async def tasks(request: Request) -> list[dict[str, Any]]:
+        now = emulator.clock.now()
+        vendor = request.query_params.get("vendor")
+        account = request.query_params.get("account_id")
+        out = []
+        for task in list(emulator.lifecycle.tasks.values()):
+            if (vendor and task.vendor != vendor) or (account and task.account_id != account):
+                continue
+            emulator.lifecycle.catch_up(task, now)
+            out.append(describe_task(task, now))
+        return out
+
+    async def faults(request: Request) -> list[dict[str, Any]]:
+        return []  # fault injection is not built yet (issue 7); none can be active
+
+    async def scenarios(request: Request) -> dict[str, str]:
+        return dict(SCENARIOS)
+
+    p = PREFIX
+    return [
+        Route(f"{p}/health", guarded(health), methods=["GET"]),
+        Route(f"{p}/reset", guarded(reset), methods=["POST"]),
+        Route(f"{p}/accounts", guarded(create_account, 201), methods=["POST"]),
+        Route(f"{p}/accounts", guarded(list_accounts), methods=["GET"]),
+        Route(f"{p}/accounts/{{account_id}}", guarded(get_account), methods=["GET"]),
+        Route(f"{p}/accounts/{{account_id}}/keys", guarded(create_key, 201), methods=["POST"]),
+        Route(f"{p}/accounts/{{account_id}}/keys/{{key_id}}", guarded(revoke_key), methods=["DELETE"]),
+        Route(f"{p}/accounts/{{account_id}}/topups", guarded(top_up, 201), methods=["POST"]),
+        Route(f"{p}/clock", guarded(clock), methods=["GET"]),
+        Route(f"{p}/clock/advance", guarded(advance), methods=["POST"]),
+        Route(f"{p}/webhooks", guarded(webhooks), methods=["GET"]),
+        Route(f"{p}/tasks", guarded(tasks), methods=["GET"]),
+        Route(f"{p}/faults", guarded(faults), methods=["GET"]),
+        Route(f"{p}/scenarios", guarded(scenarios), methods=["GET"]),
+    ]

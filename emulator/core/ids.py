@@ -1,0 +1,46 @@
+"""Deterministic ids, keys and data under `--seed`; unpredictable ones without it."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import string
+import threading
+
+_ALPHANUM = string.ascii_lowercase + string.digits
+_HEX = "0123456789abcdef"
+
+
+class IdFactory:
+    """All randomness of the emulator comes from here, so one seed pins every id and value."""
+
+    def __init__(self, seed: int | None = None):
+        self.seed = seed
+        self._lock = threading.Lock()
+        self.reseed(seed)
+
+    def reseed(self, seed: int | None) -> None:
+        self.seed = seed
+        # SystemRandom ignores seeding; without --seed keys must not be guessable.
+        self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
+
+    def token(self, length: int, alphabet: str = _ALPHANUM) -> str:
+        with self._lock:
+            return "".join(self._rng.choice(alphabet) for _ in range(length))
+
+    def hex(self, length: int) -> str:
+        return self.token(length, _HEX)
+
+    def randint(self, low: int, high: int) -> int:
+        with self._lock:
+            return self._rng.randint(low, high)
+
+    def random(self) -> float:
+        with self._lock:
+            return self._rng.random()
+
+    def secret(self, length: int = 40) -> str:
+        """Key material: seeded when a seed is set (pinned fixtures), otherwise from `secrets`."""
+        if self.seed is None:
+            return "".join(secrets.choice(_ALPHANUM) for _ in range(length))
+        return self.token(length)

@@ -1,0 +1,96 @@
+"""Media the emulator serves itself: real files with the promised size and duration.
+
+A task registers what its output must be (a `MediaSpec`) and gets a name; the file is
+rendered on first download and cached by spec, so a thousand tasks that are never
+downloaded cost nothing, and identical outputs are rendered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from . import media_render
+from .ids import IdFactory
+
+MEDIA_PATH = "/media"
+MEDIA_TYPES = {"mp4": "video/mp4", "png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg",
+               "webp": "image/webp", "m4a": "audio/mp4", "mp3": "audio/mpeg"}
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSpec:
+    kind: Literal["video", "image", "audio"]
+    fmt: str
+    width: int = 0
+    height: int = 0
+    seconds: float = 0.0
+    fps: int = 24
+    seed: int = 0
+    audio: bool = False
+
+    def file_name(self) -> str:
+        return (f"{self.kind}-{self.width}x{self.height}-{self.seconds:g}s-{self.fps}fps-"
+                f"{self.seed}-{int(self.audio)}.{self.fmt}")
+
+
+class MediaStore:
+    def __init__(self, ids: IdFactory, cache_dir: Path | None = None):
+        self._ids = ids
+        self._owned_tmp = None if cache_dir else tempfile.TemporaryDirectory(prefix="seedance-media-")
+        self.cache_dir = Path(cache_dir or self._owned_tmp.name)  # type: ignore[union-attr]
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.items: dict[str, MediaSpec] = {}
+        self._render_locks: dict[MediaSpec, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def register(self, spec: MediaSpec) -> str:
+        name = f"{self._ids.token(24)}.{spec.fmt}"
+        self.items[name] = spec
+        return name
+
+    @staticmethod
+    def url(origin: str, name: str) -> str:
+        return f"{origin}{MEDIA_PATH}/{name}"
+
+    def render(self, spec: MediaSpec) -> Path:
+        """The file for `spec`, rendered now if it was never rendered (thread-safe, once)."""
+        path = self.cache_dir / spec.file_name()
+        if path.exists():
+            return path
+        with self._lock:
+            lock = self._render_locks.setdefault(spec, threading.Lock())
+        with lock:
+            if not path.exists():
+                if spec.kind == "video":
+                    media_render.render_video(path, width=spec.width, height=spec.height,
+                                              seconds=spec.seconds, fps=spec.fps, seed=spec.seed,
+                                              audio=spec.audio)
+                elif spec.kind == "image":
+                    media_render.render_image(path, width=spec.width, height=spec.height,
+                                              fmt=spec.fmt, seed=spec.seed)
+                else:
+                    media_render.render_audio(path, seconds=spec.seconds, seed=spec.seed)
+        return path
+
+    def routes(self) -> list[Route]:
+        async def serve(request: Request) -> Response:
+            name = request.path_params["name"]
+            spec = self.items.get(name)
+            if spec is None:
+                return JSONResponse({"error": "not_found", "message": "no such media"}, status_code=404)
+            path = await asyncio.to_thread(self.render, spec)
+            return FileResponse(path, media_type=MEDIA_TYPES.get(spec.fmt, "application/octet-stream"))
+
+        return [Route(MEDIA_PATH + "/{name}", serve, methods=["GET", "HEAD"])]
+
+    def reset(self) -> None:
+        self.items.clear()

@@ -1,0 +1,113 @@
+"""The emulator's state in one place: settings, clock, ids, accounts, ledger, tasks, media."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .accounts import Account, Accounts, ApiKey, KeyScopes
+from .clock import Clock, ClockMode
+from .ids import IdFactory
+from .ledger import Ledger, as_number
+from .lifecycle import Lifecycle
+from .media import MediaStore
+from .outbox import Outbox
+from .ratelimit import RateLimiter
+from .scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from .vendor import Vendor
+
+
+@dataclass
+class Settings:
+    vendors: tuple[str, ...] = ("perseworks",)
+    clock: ClockMode = "real"
+    speed: float = 1.0
+    seed: int | None = None
+    start_time: float | None = None
+    allow_http_callbacks: bool = False
+    public_url: str | None = None
+    control_public: bool = False  # the control API answers loopback clients only, unless set
+    media_dir: Path | None = None
+    state: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Emulator:
+    def __init__(self, settings: Settings, vendors: list[Vendor]):
+        self.settings = settings
+        self.clock = Clock(settings.clock, speed=settings.speed, start=settings.start_time)
+        self.ids = IdFactory(settings.seed)
+        self.accounts = Accounts(self.ids)
+        self.ledger = Ledger()
+        self.scheduler = Scheduler(self.clock)
+        self.lifecycle = Lifecycle(self.clock, self.scheduler)
+        self.limiter = RateLimiter()
+        self.outbox = Outbox(self.clock, self.scheduler)
+        self.media = MediaStore(self.ids, settings.media_dir)
+        self.vendors: dict[str, Vendor] = {v.name: v for v in vendors}
+        for vendor in vendors:
+            vendor.install(self)
+
+    # -- accounts, as the control API and test fixtures create them ----------------------
+
+    def create_account(self, vendor_name: str, body: dict[str, Any]) -> dict[str, Any]:
+        vendor = self.vendors[vendor_name]
+        now = self.clock.now()
+        credits = body.get("credits", vendor.trial_credits)
+        account = self.accounts.create_account(vendor.name, now, plan=body.get("plan"), extras=body)
+        self.ledger.top_up(account.id, Decimal(str(credits)), now, note="opening balance")
+        key, plaintext = self.issue_key(account, body)
+        return {
+            "vendor": vendor.name,
+            "account_id": account.id,
+            "api_key": plaintext,
+            "key_id": key.id,
+            "credits": as_number(self.ledger.balance(account.id).credits),
+            **vendor.account_extras(self, account, key, body),
+        }
+
+    def issue_key(self, account: Account, body: dict[str, Any]) -> tuple[ApiKey, str]:
+        vendor = self.vendors[account.vendor]
+        scopes = KeyScopes.parse(body.get("allowed_models"), body.get("allowed_ips"))
+        rpm = body.get("rate_limit_rpm")
+        return self.accounts.issue_key(account, self.clock.now(), prefix=vendor.key_prefix,
+                                       scopes=scopes, name=body.get("name"),
+                                       rate_limit_rpm=None if rpm is None else int(rpm))
+
+    def describe_account(self, account: Account) -> dict[str, Any]:
+        bal = self.ledger.balance(account.id)
+        return {
+            "vendor": account.vendor,
+            "account_id": account.id,
+            "plan": account.plan,
+            "created_at": account.created_at,
+            "credits": as_number(bal.credits),
+            "held": as_number(bal.held),
+            "available": as_number(bal.available),
+            "keys": [k.describe() for k in self.accounts.keys_of(account.id)],
+            "ledger": [e.describe() for e in self.ledger.entries(account.id)],
+        }
+
+    # -- time -------------------------------------------------------------------------------
+
+    async def advance(self, seconds: float) -> float:
+        """Move the clock, and return once everything due by the new time has run."""
+        self.clock.advance(seconds)
+        await self.scheduler.run_due()
+        return self.clock.now()
+
+    def reset(self) -> None:
+        """Forget every account, task, webhook and media item; restart the clock and the seed."""
+        self.scheduler.clear()
+        self.lifecycle.reset()
+        self.ledger.reset()
+        self.limiter.reset()
+        self.outbox.reset()
+        self.media.reset()
+        self.accounts.reset()
+        self.ids.reseed(self.settings.seed)
+        self.clock.reset(self.settings.start_time)

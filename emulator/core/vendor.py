@@ -1,0 +1,243 @@
+"""What every vendor package provides, and the request pipeline they all share.
+
+HTTP → route bound to an operationId → auth (the vendor's style) → rate limit (per key)
+→ schema validation (the vendor's spec) → the vendor's handler (rules → pricing → ledger
+→ lifecycle → render). Errors at any stage are `ApiError`s rendered by the vendor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .accounts import Account, ApiKey
+from .errors import ApiError, StartupError
+from .scenarios import HEADER as SCENARIO_HEADER
+from .spec import Operation, SchemaError, Spec, check, coerce, load
+
+if TYPE_CHECKING:
+    from .runtime import Emulator
+
+log = logging.getLogger("seedance_emulator.http")
+
+AuthStyle = Literal["bearer", "raw_or_bearer"]
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+Handler = Callable[["Call"], Awaitable[Response]]
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class Handlers:
+    """Handlers by operationId; the spec decides paths and methods, never the handler."""
+
+    def __init__(self) -> None:
+        self.by_operation: dict[str, Handler] = {}
+
+    def operation(self, operation_id: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            if operation_id in self.by_operation:
+                raise StartupError(f"two handlers for operation {operation_id}")
+            self.by_operation[operation_id] = fn
+            return fn
+
+        return register
+
+
+@dataclass(slots=True)
+class Call:
+    """One request as a handler sees it: authenticated, limited and schema-valid."""
+
+    emulator: Emulator
+    vendor: Vendor
+    operation: Operation
+    request: Request
+    key: ApiKey | None
+    account: Account | None
+    body: Any
+    params: dict[str, Any]
+    scenario_header: str | None
+
+    @property
+    def now(self) -> float:
+        return self.emulator.clock.now()
+
+    @property
+    def origin(self) -> str:
+        """Where this server is reached, for absolute media URLs."""
+        public = self.emulator.settings.public_url
+        if public:
+            return public.rstrip("/")
+        host = self.request.headers.get("host") or "127.0.0.1"
+        return f"{self.request.url.scheme}://{host}"
+
+
+ErrorFactory = Callable[..., ApiError]
+
+
+@dataclass
+class Vendor:
+    name: str
+    prefix: str
+    spec_name: str
+    handlers: Handlers
+    auth: AuthStyle
+    key_prefix: str
+    render_error: Callable[[ApiError], Response]
+    error: ErrorFactory  # error(kind, message, **extra) for the pipeline's own errors
+    default_rpm: int = 0
+    max_body_bytes: int = 10 * 1024 * 1024
+    trial_credits: int = 0
+    credits_per_usd: int = 100
+    top_up_bonus: Callable[[float], float] = lambda usd: 0.0
+    install: Callable[[Emulator], None] = lambda emulator: None
+    account_extras: Callable[[Emulator, Account, ApiKey, dict[str, Any]], dict[str, Any]] = (
+        lambda emulator, account, key, body: {}
+    )
+    spec: Spec = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.spec = load(self.spec_name)
+        bound = set(self.handlers.by_operation)
+        documented = set(self.spec.operations)
+        if documented - bound:
+            raise StartupError(f"{self.name}: operations with no handler: {sorted(documented - bound)}")
+        if bound - documented:
+            raise StartupError(f"{self.name}: handlers with no operation: {sorted(bound - documented)}")
+
+
+def _key_from(header: str | None, style: AuthStyle) -> str | None:
+    if not header:
+        return None
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() == "bearer" and rest.strip():
+        return rest.strip()
+    if style == "raw_or_bearer" and not rest:
+        return header.strip()
+    return None
+
+
+async def _read_body(request: Request, limit: int, vendor: Vendor) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise vendor.error("too_large", f"request body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise vendor.error("too_large", f"request body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Pipeline:
+    """Builds a vendor's routes from its spec and runs every request through the same stages."""
+
+    def __init__(self, emulator: Emulator, vendor: Vendor):
+        self.emulator = emulator
+        self.vendor = vendor
+
+    def routes(self) -> list[Route]:
+        by_path: dict[str, dict[str, Operation]] = {}
+        for op in self.vendor.spec.operations.values():
+            by_path.setdefault(op.path, {})[op.method] = op
+        return [Route(path, self._endpoint(ops), methods=ALL_METHODS) for path, ops in by_path.items()]
+
+    def _endpoint(self, ops: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
+        handlers = {m: (op, self.vendor.handlers.by_operation[op.id]) for m, op in ops.items()}
+        allow = ", ".join(sorted(ops))
+
+        async def endpoint(request: Request) -> Response:
+            bound = handlers.get(request.method)
+            try:
+                if bound is None:
+                    raise self.vendor.error("method_not_allowed", f"{request.method} is not allowed here",
+                                            headers={"Allow": allow})
+                return await self.handle(request, *bound)
+            except ApiError as err:
+                return self.vendor.render_error(err)
+            except Exception:
+                log.exception("unhandled error in %s %s", request.method, request.url.path)
+                return self.vendor.render_error(self.vendor.error("internal", "internal error"))
+
+        return endpoint
+
+    async def handle(self, request: Request, op: Operation, handler: Handler) -> Response:
+        emulator, vendor = self.emulator, self.vendor
+        key = account = None
+        if op.secured:
+            key = emulator.accounts.authenticate(
+                vendor.name, _key_from(request.headers.get("authorization"), vendor.auth))
+            if key is None:
+                raise vendor.error("unauthorized", "missing, unknown or revoked API key")
+            account = emulator.accounts.accounts[key.account_id]
+            client = request.client.host if request.client else None
+            if not key.scopes.allows_ip(client):
+                raise vendor.error("ip_not_allowed", f"this key may not be used from {client}")
+            rpm = vendor.default_rpm if key.rate_limit_rpm is None else key.rate_limit_rpm
+            retry_after = emulator.limiter.hit(key.id, rpm, emulator.clock.now())
+            if retry_after is not None:
+                raise vendor.error("rate_limited", f"over {rpm} requests per minute for this key",
+                                   retry_after=retry_after)
+        params = self._params(request, op)
+        body = None
+        if op.body_validator is not None:
+            body = await self._json_body(request, op)
+        scenario = request.headers.get(SCENARIO_HEADER)
+        call = Call(emulator, vendor, op, request, key, account, body, params, scenario)
+        return await handler(call)
+
+    def _params(self, request: Request, op: Operation) -> dict[str, Any]:
+        if not op.parameters:
+            return {}
+        out: dict[str, Any] = {}
+        for p in op.parameters:
+            if p.location == "path":
+                raw: Any = request.path_params.get(p.name)
+            elif p.location == "query":
+                values = request.query_params.getlist(p.name)
+                raw = values if values else None
+            elif p.location == "header":
+                raw = request.headers.get(p.name)
+            else:
+                continue
+            if raw is None:
+                if p.required:
+                    raise self.vendor.error("invalid", f"missing required parameter '{p.name}'", param=p.name)
+                continue
+            value = coerce(raw, p.schema)
+            try:
+                check(p.validator, value, root=p.name)
+            except SchemaError as err:
+                raise self.vendor.error("invalid", err.message, param=err.param) from None
+            out[p.name] = value
+        return out
+
+    async def _json_body(self, request: Request, op: Operation) -> Any:
+        raw = await _read_body(request, self.vendor.max_body_bytes, self.vendor)
+        if not raw.strip():
+            if op.body_required:
+                raise self.vendor.error("invalid", "the request body is empty; a JSON object is required")
+            return None
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise self.vendor.error("invalid", "the request body is not valid JSON") from None
+        assert op.body_validator is not None
+        try:
+            check(op.body_validator, body)
+        except SchemaError as err:
+            raise self.vendor.error("invalid", err.message, param=err.param) from None
+        return body
