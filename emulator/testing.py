@@ -1,0 +1,144 @@
+"""Helpers for running the emulator inside a test process, and for checking responses
+against the OpenAPI documents. Used by this project's tests and contract suite; usable by
+anyone's tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+import uvicorn
+
+from .app import create_app
+from .core import spec as spec_module
+from .core.runtime import Emulator, Settings
+from .vendors import NAMES
+
+# Where each vendor's spec is mounted on a multi-vendor server: prefix + server base path.
+_MOUNTS: dict[str, str] = {}
+
+
+def vendor_mount(name: str) -> str:
+    if name not in _MOUNTS:
+        from .vendors import load
+
+        vendor = load(name)
+        _MOUNTS[name] = vendor.prefix + vendor.spec.base_path
+    return _MOUNTS[name]
+
+
+@dataclass
+class RunningEmulator:
+    base_url: str
+    emulator: Emulator
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def vendor_url(self, vendor: str) -> str:
+        return self.base_url + vendor_mount(vendor)
+
+    def control(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url + "/_emulator", **kwargs)
+
+    def create_account(self, vendor: str, **body: Any) -> dict[str, Any]:
+        with self.control() as c:
+            response = c.post("/accounts", json={"vendor": vendor, **body})
+            response.raise_for_status()
+            return response.json()
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        with self.control() as c:
+            response = c.post("/clock/advance", json={"seconds": seconds})
+            response.raise_for_status()
+            return response.json()
+
+
+@contextmanager
+def serve_in_thread(settings: Settings | None = None) -> Iterator[RunningEmulator]:
+    """A real HTTP server on a free loopback port, in this process, for the block's duration."""
+    app = create_app(settings or Settings(vendors=NAMES, clock="manual"))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name="seedance-emulator")
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the emulator failed to start")
+        threading.Event().wait(0.01)
+    try:
+        yield RunningEmulator(f"http://127.0.0.1:{port}", app.state.emulator, server, thread)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@dataclass
+class SpecCheck:
+    """An httpx response hook that fails a call whose response the vendor's spec does not document.
+
+    Every JSON body is validated against the response schema of its (operation, status,
+    content type); every `data:` event of a text/event-stream against the media type's
+    `x-item-schema`. Responses from outside any vendor mount (control API, media) pass.
+    """
+
+    mounts: dict[str, str] = field(default_factory=dict)  # path prefix → vendor
+    checked: int = 0
+
+    @classmethod
+    def for_vendors(cls, *vendors: str, root: str | None = None) -> SpecCheck:
+        mounts = {vendor_mount(v): v for v in vendors}
+        if root is not None:
+            mounts[spec_module.load(root).base_path] = root
+        return cls(mounts)
+
+    def _locate(self, path: str) -> tuple[spec_module.Spec, str] | None:
+        for prefix in sorted(self.mounts, key=len, reverse=True):
+            if path == prefix or path.startswith(prefix + "/"):
+                return spec_module.load(self.mounts[prefix]), path[len(prefix):]
+        return None
+
+    def __call__(self, response: httpx.Response) -> None:
+        located = self._locate(urlsplit(str(response.request.url)).path)
+        if located is None:
+            return
+        spec, rest = located
+        op = spec.match(response.request.method, rest)
+        if op is None:
+            return  # an undocumented path; the vendor's 404 for it is checked elsewhere
+        response.read()
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        try:
+            if media_type == "text/event-stream":
+                self._check_stream(spec, op, response)
+            else:
+                body = orjson.loads(response.content) if response.content else None
+                spec.validate_response(op, response.status_code, media_type, body)
+        except spec_module.SchemaError as err:
+            raise AssertionError(f"{op.id} {response.status_code}: {err.param or ''} {err.message}\n"
+                                 f"body: {response.text[:2000]}") from None
+        self.checked += 1
+
+    @staticmethod
+    def _check_stream(spec: spec_module.Spec, op: spec_module.Operation, response: httpx.Response) -> None:
+        spec.response_schema(op, response.status_code, "text/event-stream")
+        entry = spec.resolve(op.responses[str(response.status_code)])["content"]["text/event-stream"]
+        item = entry.get("x-item-schema")
+        if item is None:
+            return
+        name = item["$ref"].rsplit("/", 1)[-1]
+        for line in response.text.splitlines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                spec.validate_schema(name, orjson.loads(line[6:]))
