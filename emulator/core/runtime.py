@@ -58,9 +58,10 @@ class Emulator:
         vendor = self.vendors[vendor_name]
         now = self.clock.now()
         credits = body.get("credits", vendor.trial_credits)
+        scopes = KeyScopes.parse(body.get("allowed_models"), body.get("allowed_ips"))  # may raise: nothing made yet
         account = self.accounts.create_account(vendor.name, now, plan=body.get("plan"), extras=body)
         self.ledger.top_up(account.id, Decimal(str(credits)), now, note="opening balance")
-        key, plaintext = self.issue_key(account, body)
+        key, plaintext = self.issue_key(account, body, scopes)
         return {
             "vendor": vendor.name,
             "account_id": account.id,
@@ -70,9 +71,10 @@ class Emulator:
             **vendor.account_extras(self, account, key, body),
         }
 
-    def issue_key(self, account: Account, body: dict[str, Any]) -> tuple[ApiKey, str]:
+    def issue_key(self, account: Account, body: dict[str, Any],
+                  scopes: KeyScopes | None = None) -> tuple[ApiKey, str]:
         vendor = self.vendors[account.vendor]
-        scopes = KeyScopes.parse(body.get("allowed_models"), body.get("allowed_ips"))
+        scopes = scopes or KeyScopes.parse(body.get("allowed_models"), body.get("allowed_ips"))
         rpm = body.get("rate_limit_rpm")
         return self.accounts.issue_key(account, self.clock.now(), prefix=vendor.key_prefix,
                                        scopes=scopes, name=body.get("name"),
