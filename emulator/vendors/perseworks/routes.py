@@ -82,6 +82,9 @@ async def create_chat_completion(call: Call) -> Response:
     rules.require_context(model, prompt_tokens, limit)
     material = orjson.dumps([model.id, messages, body.get("seed"), emulator.settings.seed]).decode()
     choices = [reply(f"{material}#{i}", limit) for i in range(body.get("n") or 1)]
+    if name == "fail":
+        # The stream breaks halfway through the first choice; only what was sent is billed.
+        choices = [(choices[0][0][: len(choices[0][0]) // 2], False)]
     completion_tokens = sum(count_tokens("".join(pieces)) for pieces, _ in choices)
     assert call.account is not None
     cid = f"chatcmpl-{emulator.ids.token(24)}"
@@ -110,14 +113,14 @@ async def _stream(cid: str, created: int, model: str, choices: list[tuple[list[s
         yield render.chunk(cid, created, model,
                            [{"index": index, "delta": {"role": "assistant", "content": ""},
                              "finish_reason": None}], include_usage)
-        for n, piece in enumerate(pieces):
-            if fail and n == len(pieces) // 2:
-                # An `error` chunk is how an OpenAI-compatible stream fails midway.
-                yield render.stream_error("the upstream model failed mid-stream", "upstream_error")
-                return
+        for piece in pieces:
             yield render.chunk(cid, created, model,
                                [{"index": index, "delta": {"content": piece}, "finish_reason": None}],
                                include_usage)
+        if fail:
+            # An `error` event is how an OpenAI-compatible stream fails midway.
+            yield render.stream_error("the upstream model failed mid-stream", "upstream_error")
+            return
         yield render.chunk(cid, created, model,
                            [{"index": index, "delta": {}, "finish_reason": "length" if cut else "stop"}],
                            include_usage)
