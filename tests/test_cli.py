@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from emulator.testing import SpecCheck
+
 EXE = shutil.which("seedance-emulator", path=str(Path(sys.executable).parent)) or "seedance-emulator"
 
 
@@ -55,13 +57,16 @@ def test_single_vendor_is_served_at_its_documented_paths_too(server: tuple[str, 
     assert health["vendors"] == ["perseworks"]
     assert health["clock"] == {"mode": "manual", "speed": 1.0, "now": 1777593600.0}
     key = httpx.post(base + "/_emulator/accounts", json={"vendor": "perseworks"}).json()["api_key"]
-    auth = {"Authorization": f"Bearer {key}"}
-    for prefix in ("/perseworks/v1", "/v1"):
-        assert httpx.get(base + prefix + "/models", headers=auth).status_code == 200
-    created = httpx.post(base + "/v1/video/generations", headers=auth,
-                         json={"model": "seedance-2.0", "prompt": "p", "resolution": "720p", "durationSec": 2})
-    assert created.status_code == 202
-    assert httpx.get(base + "/perseworks/v1/video/generations/" + created.json()["id"], headers=auth).status_code == 200
+    check = SpecCheck.for_vendors("perseworks", root="perseworks")
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"},
+                      event_hooks={"response": [check]}) as client:
+        for prefix in ("/perseworks/v1", "/v1"):
+            assert client.get(prefix + "/models").status_code == 200
+        created = client.post("/v1/video/generations",
+                              json={"model": "seedance-2.0", "prompt": "p", "resolution": "720p", "durationSec": 2})
+        assert created.status_code == 202
+        assert client.get("/perseworks/v1/video/generations/" + created.json()["id"]).status_code == 200
+    assert check.checked == 4
 
 
 def test_banner_lists_base_urls(server: tuple[str, subprocess.Popen[str]]) -> None:

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from emulator.app import create_app
 from emulator.core.runtime import Settings
-from emulator.testing import RunningEmulator
+from emulator.testing import RunningEmulator, SpecCheck
 
 
 def test_health(control: httpx.Client) -> None:
@@ -63,15 +63,17 @@ def test_top_up_needs_exactly_one_amount(control: httpx.Client, account: dict[st
     assert control.post(url, json={"credits": 5}).json()["credits"] == 10_005
 
 
-def test_extra_keys_and_revocation(emu: RunningEmulator, control: httpx.Client, account: dict[str, Any]) -> None:
+def test_extra_keys_and_revocation(emu: RunningEmulator, control: httpx.Client, account: dict[str, Any],
+                                   spec_check: SpecCheck) -> None:
     created = control.post(f"/accounts/{account['account_id']}/keys", json={"name": "ci"})
     assert created.status_code == 201
     key = created.json()
-    url = emu.vendor_url("perseworks") + "/models"
-    assert httpx.get(url, headers={"Authorization": f"Bearer {key['api_key']}"}).status_code == 200
+    client = httpx.Client(base_url=emu.vendor_url("perseworks"), event_hooks={"response": [spec_check]},
+                          headers={"Authorization": f"Bearer {key['api_key']}"})
+    assert client.get("/models").status_code == 200
     revoked = control.delete(f"/accounts/{account['account_id']}/keys/{key['key_id']}")
     assert revoked.json()["revoked_at"] is not None
-    denied = httpx.get(url, headers={"Authorization": f"Bearer {key['api_key']}"})
+    denied = client.get("/models")
     assert denied.status_code == 401 and denied.json()["error"]["code"] == "invalid_api_key"
     assert control.delete(f"/accounts/{account['account_id']}/keys/key_nope").status_code == 404
 
@@ -109,7 +111,7 @@ def test_reset_forgets_everything() -> None:
         # Same seed, fresh state: the same ids and keys come out again.
         assert again["api_key"] == first["api_key"] and again["account_id"] == first["account_id"]
         denied = client.get("/perseworks/v1/models", headers={"Authorization": "Bearer sk-stale"})
-        assert denied.status_code == 401
+        assert denied.status_code == 401 and denied.json()["error"]["code"] == "invalid_api_key"
 
 
 def test_control_api_answers_loopback_only_unless_told() -> None:

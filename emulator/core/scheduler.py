@@ -9,6 +9,7 @@ after every action due by the new time has run (retries the run schedules includ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import inspect
 import itertools
@@ -106,10 +107,8 @@ class Scheduler:
                 next_at = self._heap[0].at if self._heap else None
             timeout = None if next_at is None else self.clock.wall_delay(next_at - self.clock.now())
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         """Start the background runner on the current event loop (the server's)."""
@@ -121,10 +120,8 @@ class Scheduler:
     async def stop(self) -> None:
         if self._runner is not None:
             self._runner.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
-            except asyncio.CancelledError:
-                pass
         self._runner = None
         self._loop = None
         self._wake = None

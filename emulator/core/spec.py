@@ -170,8 +170,8 @@ class Spec:
     def _absolutize(self, schema: Any) -> Any:
         """Rewrite local `#/...` refs to the registered document's URI."""
         if isinstance(schema, dict):
-            return {k: (self.uri + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else self._absolutize(v))
-                    for k, v in schema.items()}
+            return {k: (self.uri + v if k == "$ref" and isinstance(v, str) and v.startswith("#")
+                        else self._absolutize(v)) for k, v in schema.items()}
         if isinstance(schema, list):
             return [self._absolutize(v) for v in schema]
         return schema
