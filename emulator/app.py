@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await emulator.scheduler.stop()
             await emulator.outbox.close()
+            emulator.media.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.emulator = emulator

@@ -2,13 +2,18 @@
 emulator over real HTTP, with a fresh unlimited account key.
 
 Checks: no server error (any 5xx fails: the only documented one, 502, needs a scenario the
-fuzzer never sends), response schema, status code and content type conformance, and
-negative data rejection (an invalid request must get a 4xx, and not 402: invalid input must
-be refused before anything is charged).
+fuzzer never sends), response schema (every SSE event of a stream included), status code and
+content type conformance, and negative data rejection (an invalid request must get a 4xx,
+and not 402 or 429: invalid input is refused before anything is charged or counted).
+
+Each operation runs the examples, coverage and fuzzing phases in positive and negative mode
+(`MAX_EXAMPLES` bounds fuzzing); a module-teardown check asserts that every operation ran
+enough cases, and that the success paths (202, 200, streams) were among them.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -25,103 +32,172 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from emulator.testing import RunningEmulator
+from emulator.testing import RunningEmulator, SpecCheck
 
 pytestmark = pytest.mark.emulator_only
 
 SPEC = Path(__file__).resolve().parents[1] / "openapi" / "perseworks.yaml"
 OPERATIONS = {"GET /models", "POST /video/generations", "GET /video/generations/{id}", "POST /chat/completions"}
-MAX_EXAMPLES = 40  # per operation, fuzzing phase; the whole module runs in ~15 s
+MAX_EXAMPLES = 200  # per operation and mode, fuzzing phase: the module runs in ~10-15 s
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
+VIDEO_MODELS = ["seedance-2.0", "seedance-2.0-fast", "seedance-2.0-mini"]
+CHAT_MODELS = ["doubao-seed-2-0-pro", "seed-2.1-pro", "seed-2.0-mini"]
+# What an invalid request may get: a refusal. Not 402/429 (it got far enough to be billed or
+# counted) and not 5xx.
 REJECTED = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422"]
 
 config = schemathesis.Config.from_dict({
     "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
+    "max-stream-events": 100_000,  # validate whole streams, not the first few events
     "generation": {
         "mode": "all",  # positive and negative
         "max-examples": MAX_EXAMPLES,
-        "database": "none",
+        "database": "none",  # no .hypothesis/ replay between runs: every run is fresh
         # The key is ours to send (a fuzzed one can only earn a 401); the fuzzer works on the rest.
         "with-security-parameters": False,
     },
     "checks": {
-        "not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx"]},
+        "not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx"]},  # 502 too is a failure here
         "negative_data_rejection": {"expected-statuses": REJECTED},
     },
 })
 schema = schemathesis.openapi.from_path(SPEC, config=config)
 
+# Cases run, by (operation, generation mode, status); checked at module teardown.
+RAN: Counter[tuple[str, str, int]] = Counter()
+
+
 @schema.hook
-def map_path_parameters(context: schemathesis.HookContext, path_parameters: dict[str, Any]) -> dict[str, Any]:
-    """KNOWN BUG, worked around: a line feed in a path segment misses the vendor mount (Starlette's
-    `{path:path}` regex is `.*`, which stops at `\n`), so the app answers a plain-text 404
-    instead of Perseworks' JSON one. The fix belongs in emulator/app.py (reported to the lead)."""
-    return {name: value.replace("\n", "_") if isinstance(value, str) else value
-            for name, value in path_parameters.items()}
+def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
+    """Any string is a schema-valid `model`, so on its own the fuzzer only ever meets
+    `model_not_found`. Swap a real model id into most string `model`s so that the success paths
+    (202 tasks, completions, streams) are fuzzed too. Only a value that is already a string is
+    replaced, so a negative case stays exactly as invalid as it was generated."""
+    if not (isinstance(body, dict) and isinstance(body.get("model"), str)):
+        return st.just(body)
+    models = VIDEO_MODELS if context.operation.path == "/video/generations" else CHAT_MODELS
+    return st.sampled_from([*models, *models, body["model"]]).map(lambda model: {**body, "model": model})
 
 
-# How many cases ran, per operation and per generation mode (checked at module teardown).
-RAN: Counter[tuple[str, str]] = Counter()
+def _sidestep_known_bug(case: schemathesis.Case) -> None:
+    """KNOWN BUG, worked around here: a line feed in a path segment misses the vendor mount
+    (Starlette's `{path:path}` convertor is `.*`, which stops at `\\n`), so the app answers
+    Starlette's plain-text 404 instead of Perseworks' JSON one. The fix belongs in
+    emulator/app.py, which is not this test's to change (reported to the lead)."""
+    for name, value in (case.path_parameters or {}).items():
+        if isinstance(value, str):  # generated path values arrive percent-encoded
+            case.path_parameters[name] = re.sub("%0a|\n", "_", value, flags=re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
 def key(emu: RunningEmulator) -> str:
     """One unlimited account for the module: plenty of credits, no rate limit."""
-    return emu.create_account("perseworks", credits=10_000_000, rate_limit_rpm=0)["api_key"]
+    return emu.create_account("perseworks", credits=100_000_000, rate_limit_rpm=0)["api_key"]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def ran_every_operation() -> Iterator[None]:
+def enough_cases_ran() -> Iterator[None]:
     yield
     if not RAN:
-        return  # the module was deselected (-k) or failed before running anything
-    operations = {op for op, _ in RAN}
-    assert operations == OPERATIONS, f"operations never exercised: {OPERATIONS - operations}"
-    for op in OPERATIONS:
-        assert RAN[op, "positive"] >= 5, f"{op}: too few positive cases ({RAN})"
-        assert RAN[op, "negative"] >= 5 or op == "GET /models", f"{op}: too few negative cases ({RAN})"
+        return  # the fuzz test was deselected (-k)
+    by_op_mode: Counter[tuple[str, str]] = Counter()
+    for (op, mode, _), n in RAN.items():
+        by_op_mode[op, mode] += n
+    summary = "\n".join(f"  {k}: {n}" for k, n in sorted(RAN.items()))
+    assert {op for op, _ in by_op_mode} == OPERATIONS, f"some operation never ran:\n{summary}"
+    # GET /models has no inputs and a poll's only input is a non-empty string: there is little
+    # to negate there. The POST bodies are where the fuzzer earns its keep.
+    for op in ("POST /video/generations", "POST /chat/completions"):
+        assert by_op_mode[op, "positive"] >= 40, f"{op}: too few positive cases:\n{summary}"
+        assert by_op_mode[op, "negative"] >= 40, f"{op}: too few negative cases:\n{summary}"
+    assert by_op_mode["GET /video/generations/{id}", "positive"] >= 40, summary
+    assert by_op_mode["GET /video/generations/{id}", "negative"] >= 1, summary
+    assert RAN["GET /models", "positive", 200] >= 1, summary
+    assert RAN["POST /video/generations", "positive", 202] >= 10, f"tasks never accepted:\n{summary}"
+    assert RAN["POST /chat/completions", "positive", 200] >= 10, f"completions never served:\n{summary}"
+    assert sum(RAN.values()) >= 400, f"too few cases in all:\n{summary}"
 
 
 @schema.parametrize()
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                HealthCheck.data_too_large])
 def test_perseworks_conforms(case: schemathesis.Case, emu: RunningEmulator, key: str) -> None:
+    _sidestep_known_bug(case)
     response = case.call_and_validate(base_url=emu.vendor_url("perseworks"),
                                       headers={"Authorization": f"Bearer {key}"},
                                       checks=CHECKS, timeout=10)
     mode = case.meta.generation.mode.value if case.meta else "explicit"
-    RAN[case.operation.label, mode] += 1
-    assert response.status_code < 500
+    RAN[case.operation.label, mode, response.status_code] += 1
 
 
-# -- what random ids cannot reach: polls of real tasks in each state -------------------------
+# -- what the fuzzer cannot reach on its own, through the same checks ------------------------
+
+
+def _valid_body(path: str, content: str = "a cat on a skateboard", **extra: Any) -> dict[str, Any]:
+    if path == "/video/generations":
+        return {"model": "seedance-2.0", "prompt": content, "resolution": "1080p", "durationSec": 5, **extra}
+    return {"model": "seed-2.0-mini", "messages": [{"role": "user", "content": content}], **extra}
+
+
+def _call(case: schemathesis.Case, emu: RunningEmulator, key: str, checks: list[Any] = CHECKS,
+          **headers: str) -> Any:
+    return case.call_and_validate(base_url=emu.vendor_url("perseworks"), checks=checks,
+                                  headers={"Authorization": f"Bearer {key}", **headers})
 
 
 @pytest.fixture(scope="module")
 def http(emu: RunningEmulator, key: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.vendor_url("perseworks"), headers={"Authorization": f"Bearer {key}"}) as c:
+    with httpx.Client(base_url=emu.vendor_url("perseworks"), headers={"Authorization": f"Bearer {key}"},
+                      event_hooks={"response": [SpecCheck.for_vendors("perseworks")]}) as c:
         yield c
 
 
-def _poll(task_id: str, emu: RunningEmulator, key: str) -> dict[str, Any]:
-    case = schema["/video/generations/{id}"]["GET"].Case(path_parameters={"id": task_id})
-    response = case.call_and_validate(base_url=emu.vendor_url("perseworks"),
-                                      headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
-    assert response.status_code == 200
-    return response.json()
-
-
 @pytest.mark.parametrize(("scenario", "final"), [(None, "succeeded"), ("fail", "failed"),
-                                                  ("output_moderation", "failed")])
-def test_poll_of_a_real_task_conforms_in_every_state(emu: RunningEmulator, key: str, http: httpx.Client,
+                                                  ("output_moderation", "failed"), ("short_output", "succeeded")])
+def test_polls_of_a_real_task_conform_in_every_state(emu: RunningEmulator, key: str, http: httpx.Client,
                                                      scenario: str | None, final: str) -> None:
     headers = {"X-Emulator-Scenario": scenario} if scenario else {}
-    created = http.post("/video/generations", headers=headers,
-                        json={"model": "seedance-2.0-fast", "prompt": "a cat", "resolution": "720p",
-                              "durationSec": 4})
+    created = http.post("/video/generations", headers=headers, json=_valid_body("/video/generations"))
     assert created.status_code == 202, created.text
-    task_id = created.json()["id"]
-    assert _poll(task_id, emu, key)["status"] == "queued"
-    emu.advance(6)
-    assert _poll(task_id, emu, key)["status"] == "running"
-    emu.advance(3600)
-    assert _poll(task_id, emu, key)["status"] == final
+    poll = schema["/video/generations/{id}"]["GET"].Case(path_parameters={"id": created.json()["id"]})
+    seen = []
+    for step in (0, 6, 3600):
+        emu.advance(step)
+        response = _call(poll, emu, key)
+        assert response.status_code == 200
+        seen.append(response.json()["status"])
+    assert seen == ["queued", "running", final]
+
+
+# The documented refusals that only a scenario produces (scenario → status), for both POSTs.
+SCENARIO_STATUSES = [("moderation_reject", 422), ("rate_limited", 429), ("upstream_error", 502)]
+
+
+@pytest.mark.parametrize("path", ["/video/generations", "/chat/completions"])
+@pytest.mark.parametrize(("scenario", "status"), SCENARIO_STATUSES)
+@pytest.mark.parametrize("how", ["header", "prompt"])
+def test_scenario_refusals_conform(emu: RunningEmulator, key: str, path: str, scenario: str, status: int,
+                                   how: str) -> None:
+    if how == "header":
+        case = schema[path]["POST"].Case(body=_valid_body(path))
+        response = _call(case, emu, key, [c for c in CHECKS if c is not not_a_server_error],
+                         **{"X-Emulator-Scenario": scenario})
+    else:
+        case = schema[path]["POST"].Case(body=_valid_body(path, f"a cat #emulator:{scenario}"))
+        response = _call(case, emu, key, [c for c in CHECKS if c is not not_a_server_error])
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == {422: "content_rejected", 429: "rate_limited",
+                                                502: "upstream_error"}[status]
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_streams_conform_event_by_event(emu: RunningEmulator, key: str, include_usage: bool) -> None:
+    """Every `data:` event is validated against the spec's ChatServerSentEvent (JSON chunks,
+    the error event of a failing stream, and `[DONE]`)."""
+    chat = schema["/chat/completions"]["POST"]
+    body = _valid_body("/chat/completions", stream=True, n=2, stream_options={"include_usage": include_usage})
+    ok = _call(chat.Case(body=body), emu, key)
+    assert ok.status_code == 200 and ok.text.endswith("data: [DONE]\n\n")
+    failed = _call(chat.Case(body=body), emu, key, **{"X-Emulator-Scenario": "fail"})
+    assert failed.status_code == 200 and '"code":"upstream_error"' in failed.text

@@ -94,3 +94,8 @@ class MediaStore:
 
     def reset(self) -> None:
         self.items.clear()
+
+    def close(self) -> None:
+        """Remove rendered files the store owns (a cache dir given to it is left alone)."""
+        if self._owned_tmp is not None:
+            self._owned_tmp.cleanup()

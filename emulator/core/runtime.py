@@ -60,7 +60,8 @@ class Emulator:
         credits = body.get("credits", vendor.trial_credits)
         scopes = KeyScopes.parse(body.get("allowed_models"), body.get("allowed_ips"))  # may raise: nothing made yet
         account = self.accounts.create_account(vendor.name, now, plan=body.get("plan"), extras=body)
-        self.ledger.top_up(account.id, Decimal(str(credits)), now, note="opening balance")
+        if credits:
+            self.ledger.top_up(account.id, Decimal(str(credits)), now, note="opening balance")
         key, plaintext = self.issue_key(account, body, scopes)
         return {
             "vendor": vendor.name,

@@ -73,6 +73,9 @@ async def create_chat_completion(call: Call) -> Response:
     name = rules.scenario(call, rules.CHAT_SCENARIOS, *texts)
     model = rules.chat_model(call)
     stream = bool(body.get("stream"))
+    if body.get("stream_options") is not None and not stream:
+        # As OpenAI answers: the option only means something for a stream.
+        raise error("invalid", "'stream_options' is only allowed when 'stream' is true", param="stream_options")
     if name in ("moderation_reject", "upstream_error", "rate_limited"):
         rules.raise_submit_scenario(name)
     if name == "fail" and not stream:
@@ -81,7 +84,7 @@ async def create_chat_completion(call: Call) -> Response:
     limit = rules.max_completion_tokens(body)
     rules.require_context(model, prompt_tokens, limit)
     material = orjson.dumps([model.id, messages, body.get("seed"), emulator.settings.seed]).decode()
-    choices = [reply(f"{material}#{i}", limit) for i in range(body.get("n") or 1)]
+    choices = [reply(f"{material}#{i}", limit) for i in range(int(body.get("n") or 1))]
     if name == "fail":
         # The stream breaks halfway through the first choice; only what was sent is billed.
         choices = [(choices[0][0][: len(choices[0][0]) // 2], False)]

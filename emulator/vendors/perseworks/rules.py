@@ -88,7 +88,7 @@ def check_video(call: Call) -> VideoPlan:
                     f"it offers {', '.join(model.resolutions)}", param="resolution")
     aspect = body.get("aspectRatio") or DEFAULT_ASPECT
     width, height = PIXELS[resolution][DEFAULT_ASPECT if aspect == "adaptive" else aspect]
-    seconds = body["durationSec"]
+    seconds = int(body["durationSec"])  # JSON Schema's "integer" also admits 5.0
     return VideoPlan(model, resolution, seconds, aspect, width, height,
                      pricing.video_credits(resolution, seconds))
 
@@ -132,7 +132,9 @@ def message_text(message: dict[str, Any]) -> str:
 
 def max_completion_tokens(body: dict[str, Any]) -> int | None:
     value = body.get("max_completion_tokens")
-    return value if value is not None else body.get("max_tokens")
+    if value is None:
+        value = body.get("max_tokens")
+    return None if value is None else int(value)  # JSON Schema's "integer" also admits 3.0
 
 
 def require_context(model: pricing.ChatModel, prompt_tokens: int, max_tokens: int | None) -> None:
