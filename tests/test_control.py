@@ -120,3 +120,11 @@ def test_control_api_answers_loopback_only_unless_told() -> None:
     assert response.status_code == 403 and "loopback" in response.json()["error"]
     opened = TestClient(create_app(Settings(clock="manual", control_public=True)), client=("203.0.113.9", 4000))
     assert opened.post("/_emulator/accounts", json={"vendor": "perseworks"}).status_code == 201
+
+
+def test_unmatched_paths_get_the_vendor_s_error_shape(emu: RunningEmulator, api: httpx.Client) -> None:
+    for path in ("/no/such/route", "/video/generations/a%0Ab", "/models%0A"):
+        response = api.get(path)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", path
+    outside = httpx.get(emu.base_url + "/nowhere%0A")
+    assert outside.status_code == 404 and outside.json()["error"] == "not_found"

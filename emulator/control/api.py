@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from ..core.ledger import as_number
 from ..core.lifecycle import Task
@@ -83,7 +83,7 @@ def describe_task(task: Task, now: float) -> dict[str, Any]:
     }
 
 
-def routes(emulator: Emulator) -> list[Route]:
+def mount(emulator: Emulator) -> Mount:
     settings = emulator.settings
 
     def guarded(fn: Callable[[Request], Awaitable[Any]], status: int = 200) -> Callable[[Request], Awaitable[Response]]:
@@ -212,20 +212,19 @@ def routes(emulator: Emulator) -> list[Route]:
     async def scenarios(request: Request) -> dict[str, str]:
         return dict(SCENARIOS)
 
-    p = PREFIX
-    return [
-        Route(f"{p}/health", guarded(health), methods=["GET"]),
-        Route(f"{p}/reset", guarded(reset), methods=["POST"]),
-        Route(f"{p}/accounts", guarded(create_account, 201), methods=["POST"]),
-        Route(f"{p}/accounts", guarded(list_accounts), methods=["GET"]),
-        Route(f"{p}/accounts/{{account_id}}", guarded(get_account), methods=["GET"]),
-        Route(f"{p}/accounts/{{account_id}}/keys", guarded(create_key, 201), methods=["POST"]),
-        Route(f"{p}/accounts/{{account_id}}/keys/{{key_id}}", guarded(revoke_key), methods=["DELETE"]),
-        Route(f"{p}/accounts/{{account_id}}/topups", guarded(top_up, 201), methods=["POST"]),
-        Route(f"{p}/clock", guarded(clock), methods=["GET"]),
-        Route(f"{p}/clock/advance", guarded(advance), methods=["POST"]),
-        Route(f"{p}/webhooks", guarded(webhooks), methods=["GET"]),
-        Route(f"{p}/tasks", guarded(tasks), methods=["GET"]),
-        Route(f"{p}/faults", guarded(faults), methods=["GET"]),
-        Route(f"{p}/scenarios", guarded(scenarios), methods=["GET"]),
-    ]
+    return Mount(PREFIX, routes=[
+        Route("/health", guarded(health), methods=["GET"]),
+        Route("/reset", guarded(reset), methods=["POST"]),
+        Route("/accounts", guarded(create_account, 201), methods=["POST"]),
+        Route("/accounts", guarded(list_accounts), methods=["GET"]),
+        Route("/accounts/{account_id}", guarded(get_account), methods=["GET"]),
+        Route("/accounts/{account_id}/keys", guarded(create_key, 201), methods=["POST"]),
+        Route("/accounts/{account_id}/keys/{key_id}", guarded(revoke_key), methods=["DELETE"]),
+        Route("/accounts/{account_id}/topups", guarded(top_up, 201), methods=["POST"]),
+        Route("/clock", guarded(clock), methods=["GET"]),
+        Route("/clock/advance", guarded(advance), methods=["POST"]),
+        Route("/webhooks", guarded(webhooks), methods=["GET"]),
+        Route("/tasks", guarded(tasks), methods=["GET"]),
+        Route("/faults", guarded(faults), methods=["GET"]),
+        Route("/scenarios", guarded(scenarios), methods=["GET"]),
+    ])

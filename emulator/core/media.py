@@ -16,7 +16,7 @@ from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from . import media_render
 from .ids import IdFactory
@@ -81,7 +81,7 @@ class MediaStore:
                     media_render.render_audio(path, seconds=spec.seconds, seed=spec.seed)
         return path
 
-    def routes(self) -> list[Route]:
+    def mount(self) -> Mount:
         async def serve(request: Request) -> Response:
             name = request.path_params["name"]
             spec = self.items.get(name)
@@ -90,7 +90,7 @@ class MediaStore:
             path = await asyncio.to_thread(self.render, spec)
             return FileResponse(path, media_type=MEDIA_TYPES.get(spec.fmt, "application/octet-stream"))
 
-        return [Route(MEDIA_PATH + "/{name}", serve, methods=["GET", "HEAD"])]
+        return Mount(MEDIA_PATH, routes=[Route("/{name}", serve, methods=["GET", "HEAD"])])
 
     def reset(self) -> None:
         self.items.clear()

@@ -9,6 +9,7 @@ drift checks).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -42,6 +43,19 @@ class Parameter:
     required: bool
     schema: dict[str, Any]
     validator: Draft202012Validator
+    # An exact stand-in for `validator.is_valid` when the schema is that simple (see `_fast_check`).
+    fast_check: Callable[[Any], bool] | None = None
+
+
+def _fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A plain predicate for a string parameter with at most length bounds (a path id), so a
+    valid value skips the general validator on every request; None for any other schema."""
+    if schema.get("type") != "string" or set(schema) - {"type", "minLength", "maxLength", "description"}:
+        return None
+    low, high = schema.get("minLength", 0), schema.get("maxLength")
+    if high is None:
+        return lambda value: isinstance(value, str) and len(value) >= low
+    return lambda value: isinstance(value, str) and low <= len(value) <= high
 
 
 @dataclass(slots=True)
@@ -147,7 +161,7 @@ class Spec:
                     p = self.resolve(raw)
                     schema = self._absolutize(p.get("schema", {}))
                     params.append(Parameter(p["name"], p["in"], bool(p.get("required")), schema,
-                                            self.validator(schema)))
+                                            self.validator(schema), _fast_check(schema)))
                 body = self.resolve(op.get("requestBody", {})) if "requestBody" in op else None
                 body_validator = None
                 media_types: tuple[str, ...] = ()

@@ -80,7 +80,9 @@ class Call:
         if public:
             return public.rstrip("/")
         host = self.request.headers.get("host") or "127.0.0.1"
-        return f"{self.request.url.scheme}://{host}"
+        # The scope's scheme, not `request.url.scheme`: building the URL object costs more
+        # than the rest of a poll's rendering.
+        return f"{self.request.scope.get('scheme', 'http')}://{host}"
 
 
 ErrorFactory = Callable[..., ApiError]
@@ -218,6 +220,9 @@ class Pipeline:
                     raise self.vendor.error("invalid", f"missing required parameter '{p.name}'", param=p.name)
                 continue
             value = coerce(raw, p.schema)
+            if p.fast_check is not None and p.fast_check(value):
+                out[p.name] = value
+                continue
             try:
                 check(p.validator, value, root=p.name)
             except SchemaError as err:
