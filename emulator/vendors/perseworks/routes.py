@@ -76,10 +76,8 @@ async def create_chat_completion(call: Call) -> Response:
     if body.get("stream_options") is not None and not stream:
         # As OpenAI answers: the option only means something for a stream.
         raise error("invalid", "'stream_options' is only allowed when 'stream' is true", param="stream_options")
-    if name in ("moderation_reject", "upstream_error", "rate_limited"):
-        rules.raise_submit_scenario(name)
-    if name == "fail" and not stream:
-        rules.raise_submit_scenario("upstream_error")
+    # A plain completion cannot fail midway, so `fail` refuses it as the upstream would.
+    rules.raise_submit_scenario("upstream_error" if name == "fail" and not stream else name)
     prompt_tokens = sum(count_tokens(t) + 4 for t in texts) + 3
     limit = rules.max_completion_tokens(body)
     rules.require_context(model, prompt_tokens, limit)
