@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Vendor mounts first: a poll should not be matched against every control route first.
     mounts = [(vendor.prefix + vendor.spec.base_path, vendor) for vendor in vendors]
     routes: list[BaseRoute] = [Mount(path, routes=_vendor_routes(emulator, v)) for path, v in mounts]
-    routes += [control.mount(emulator), emulator.media.mount()]
+    routes += [control.mount(emulator), emulator.media.mount(), emulator.uploads.mount()]
     if len(vendors) == 1:
         # A single vendor is also served at its documented paths, unchanged.
         vendor = vendors[0]
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await emulator.scheduler.stop()
             await emulator.outbox.close()
             emulator.media.close()
+            emulator.uploads.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.default = _fallback(mounts)

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -42,6 +43,26 @@ class MediaSpec:
                 f"{self.seed}-{int(self.audio)}.{self.fmt}")
 
 
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What the emulator knows of a file it serves, without fetching or decoding anything."""
+
+    kind: str  # video | image | audio
+    format: str
+    width: int
+    height: int
+    seconds: float
+    has_audio: bool
+
+
+def served_name(url: str) -> str | None:
+    """The last path segment of an http(s) URL: the name under which the emulator serves a file."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.path:
+        return None
+    return parts.path.rsplit("/", 1)[-1] or None
+
+
 class MediaStore:
     def __init__(self, ids: IdFactory, cache_dir: Path | None = None):
         self._ids = ids
@@ -60,6 +81,13 @@ class MediaStore:
     @staticmethod
     def url(origin: str, name: str) -> str:
         return f"{origin}{MEDIA_PATH}/{name}"
+
+    def info(self, name: str) -> MediaInfo | None:
+        spec = self.items.get(name)
+        if spec is None:
+            return None
+        return MediaInfo(spec.kind, spec.fmt, spec.width, spec.height, spec.seconds,
+                         spec.audio or spec.kind == "audio")
 
     def render(self, spec: MediaSpec) -> Path:
         """The file for `spec`, rendered now if it was never rendered (thread-safe, once)."""

@@ -12,10 +12,11 @@ from .clock import Clock, ClockMode
 from .ids import IdFactory
 from .ledger import Ledger, as_number
 from .lifecycle import Lifecycle
-from .media import MediaStore
+from .media import MediaInfo, MediaStore, served_name
 from .outbox import Outbox
 from .ratelimit import RateLimiter
 from .scheduler import Scheduler
+from .uploads import UploadStore
 
 if TYPE_CHECKING:
     from .vendor import Vendor
@@ -32,6 +33,7 @@ class Settings:
     public_url: str | None = None
     control_public: bool = False  # the control API answers loopback clients only, unless set
     media_dir: Path | None = None
+    upload_dir: Path | None = None
     state: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -48,6 +50,7 @@ class Emulator:
         self.limiter = RateLimiter()
         self.outbox = Outbox(self.clock, self.scheduler)
         self.media = MediaStore(self.ids, settings.media_dir)
+        self.uploads = UploadStore(self.ids, settings.upload_dir)
         self.vendors: dict[str, Vendor] = {v.name: v for v in vendors}
         for vendor in vendors:
             vendor.install(self)
@@ -72,14 +75,15 @@ class Emulator:
             **vendor.account_extras(self, account, key, body),
         }
 
-    def issue_key(self, account: Account, body: dict[str, Any],
-                  scopes: KeyScopes | None = None) -> tuple[ApiKey, str]:
+    def issue_key(self, account: Account, body: dict[str, Any], scopes: KeyScopes | None = None,
+                  **fields: Any) -> tuple[ApiKey, str]:
+        """A new key for `account`; `fields` go to `Accounts.issue_key` (webhook_url, webhook_secret)."""
         vendor = self.vendors[account.vendor]
         scopes = scopes or KeyScopes.parse(body.get("allowed_models"), body.get("allowed_ips"))
         rpm = body.get("rate_limit_rpm")
         return self.accounts.issue_key(account, self.clock.now(), prefix=vendor.key_prefix,
                                        scopes=scopes, name=body.get("name"),
-                                       rate_limit_rpm=None if rpm is None else int(rpm))
+                                       rate_limit_rpm=None if rpm is None else int(rpm), **fields)
 
     def describe_account(self, account: Account) -> dict[str, Any]:
         bal = self.ledger.balance(account.id)
@@ -94,6 +98,23 @@ class Emulator:
             "keys": [k.describe() for k in self.accounts.keys_of(account.id)],
             "ledger": [e.describe() for e in self.ledger.entries(account.id)],
         }
+
+    # -- media the emulator serves -------------------------------------------------------
+
+    def known_media(self, url: str) -> MediaInfo | None:
+        """What this emulator knows of a URL it serves itself (an output or an upload), by its
+        generated name; None for anything else. Never fetches: the emulator is offline."""
+        name = served_name(url)
+        if name is None:
+            return None
+        info = self.media.info(name)
+        if info is not None:
+            return info
+        upload = self.uploads.get(name)
+        if upload is None:
+            return None
+        return MediaInfo(upload.kind, upload.format, upload.width, upload.height, upload.seconds,
+                         upload.has_audio)
 
     # -- time -------------------------------------------------------------------------------
 
@@ -111,6 +132,7 @@ class Emulator:
         self.limiter.reset()
         self.outbox.reset()
         self.media.reset()
+        self.uploads.reset()
         self.accounts.reset()
         self.ids.reseed(self.settings.seed)
         self.clock.reset(self.settings.start_time)

@@ -70,6 +70,19 @@ class Operation:
     secured: bool
     responses: dict[str, dict[str, Any]]
     path_regex: re.Pattern[str] = field(repr=False, default=re.compile(""))
+    # Form bodies (multipart/form-data, application/x-www-form-urlencoded) by media type: the
+    # validator, the properties' schemas (to coerce text fields) and the names of file fields.
+    form_bodies: dict[str, FormBody] = field(default_factory=dict)
+
+
+FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+@dataclass(slots=True)
+class FormBody:
+    validator: Draft202012Validator
+    properties: dict[str, dict[str, Any]]
+    file_fields: frozenset[str]
 
 
 class SchemaError(Exception):
@@ -171,6 +184,8 @@ class Spec:
                     json_schema = content.get("application/json", {}).get("schema")
                     if json_schema is not None:
                         body_validator = self.validator(self._absolutize(json_schema))
+                form_bodies = {media: self._form_body(content[media]["schema"])
+                               for media in FORM_MEDIA_TYPES if body and media in body.get("content", {})}
                 security = op.get("security", default_security)
                 regex = "^" + re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$"
                 self.operations[op_id] = Operation(
@@ -179,7 +194,20 @@ class Spec:
                     body_validator=body_validator, body_media_types=media_types,
                     secured=bool(security) and security != [{}],
                     responses=op.get("responses", {}), path_regex=re.compile(regex),
+                    form_bodies=form_bodies,
                 )
+
+    def _form_body(self, schema: dict[str, Any]) -> FormBody:
+        resolved = self.resolve(schema)
+        properties = {name: self.resolve(prop) for name, prop in resolved.get("properties", {}).items()}
+        def is_file(prop: dict[str, Any]) -> bool:
+            if prop.get("type") == "array":
+                return is_file(self.resolve(prop.get("items", {})))
+            return prop.get("format") == "binary" or bool(prop.get("contentMediaType"))
+
+        files = frozenset(name for name, prop in properties.items()
+                          if is_file(prop))
+        return FormBody(self.validator(self._absolutize(schema)), properties, files)
 
     def _absolutize(self, schema: Any) -> Any:
         """Rewrite local `#/...` refs to the registered document's URI."""

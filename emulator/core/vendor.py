@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
+from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,7 +21,8 @@ from starlette.routing import Route
 from .accounts import Account, ApiKey
 from .errors import ApiError, StartupError
 from .scenarios import HEADER as SCENARIO_HEADER
-from .spec import Operation, SchemaError, Spec, check, coerce, load
+from .spec import FormBody, Operation, SchemaError, Spec, check, coerce, load
+from .uploads import UploadedFile
 
 if TYPE_CHECKING:
     from .runtime import Emulator
@@ -107,6 +109,9 @@ class Vendor:
     account_extras: Callable[[Emulator, Account, ApiKey, dict[str, Any]], dict[str, Any]] = (
         lambda emulator, account, key, body: {}
     )
+    # Requests per minute for a key when the vendor sets it by plan (0 = unlimited); None: a
+    # key's own `rate_limit_rpm`, else `default_rpm`. A key's own figure always wins.
+    rate_limit_for: Callable[[Emulator, Account, ApiKey], int] | None = None
     spec: Spec = field(init=False)
 
     def __post_init__(self) -> None:
@@ -117,6 +122,10 @@ class Vendor:
             raise StartupError(f"{self.name}: operations with no handler: {sorted(documented - bound)}")
         if bound - documented:
             raise StartupError(f"{self.name}: handlers with no operation: {sorted(bound - documented)}")
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
 def _key_from(header: str | None, style: AuthStyle) -> str | None:
@@ -188,15 +197,25 @@ class Pipeline:
             client = request.client.host if request.client else None
             if not key.scopes.allows_ip(client):
                 raise vendor.error("ip_not_allowed", f"this key may not be used from {client}")
-            rpm = vendor.default_rpm if key.rate_limit_rpm is None else key.rate_limit_rpm
+            if key.rate_limit_rpm is not None:
+                rpm = key.rate_limit_rpm
+            elif vendor.rate_limit_for is not None:
+                rpm = vendor.rate_limit_for(emulator, account, key)
+            else:
+                rpm = vendor.default_rpm
             retry_after = emulator.limiter.hit(key.id, rpm, emulator.clock.now())
             if retry_after is not None:
                 raise vendor.error("rate_limited", f"over {rpm} requests per minute for this key",
                                    retry_after=retry_after)
         params = self._params(request, op)
         body = None
-        if op.body_validator is not None:
+        form = op.form_bodies.get(_media_type(request)) if op.form_bodies else None
+        if form is not None:
+            body = await self._form_body(request, op, form)
+        elif op.body_validator is not None:
             body = await self._json_body(request, op)
+        elif op.form_bodies and (op.body_required or request.headers.get("content-length", "0") != "0"):
+            raise vendor.error("invalid", f"the request body must be {' or '.join(op.form_bodies)}")
         scenario = request.headers.get(SCENARIO_HEADER)
         call = Call(emulator, vendor, op, request, key, account, body, params, scenario)
         return await handler(call)
@@ -229,6 +248,46 @@ class Pipeline:
                 raise self.vendor.error("invalid", err.message, param=err.param) from None
             out[p.name] = value
         return out
+
+    async def _form_body(self, request: Request, op: Operation, form: FormBody) -> dict[str, Any]:
+        """A multipart or urlencoded body as a dict: text fields coerced to their declared types,
+        file fields as `UploadedFile`s; validated against the spec's schema for that media type."""
+        vendor = self.vendor
+        raw = await _read_body(request, vendor.max_body_bytes, vendor)
+        request._body = raw  # so that Starlette's form parser reads what was already received
+        try:
+            parsed = await request.form(max_files=16, max_fields=256, max_part_size=vendor.max_body_bytes)
+        except Exception as exc:  # python-multipart fails in many ways on malformed input: all are the client's
+            detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or exc
+            raise vendor.error("invalid", f"the form body cannot be parsed: {detail}") from None
+        body: dict[str, Any] = {}
+        shadow: dict[str, Any] = {}  # what the schema validator sees: files stand in as strings
+        try:
+            for name in dict.fromkeys(parsed.keys()):
+                prop = form.properties.get(name, {})
+                values = []
+                for value in parsed.getlist(name):
+                    if isinstance(value, StarletteUpload):
+                        values.append(UploadedFile(value.filename, value.content_type, await value.read()))
+                    elif name in form.file_fields:
+                        raise vendor.error("invalid", f"'{name}' must be a file", param=name)
+                    else:
+                        values.append(value)
+                if any(isinstance(v, UploadedFile) for v in values) and name not in form.file_fields:
+                    raise vendor.error("invalid", f"'{name}' must be a text field, not a file", param=name)
+                is_array = prop.get("type") == "array"
+                body[name] = values if is_array else values[-1]
+                texts = [v.filename or "" if isinstance(v, UploadedFile) else v for v in values]
+                shadow[name] = coerce(texts, prop) if is_array else coerce(texts[-1], prop)
+                if name not in form.file_fields:
+                    body[name] = shadow[name]
+        finally:
+            await parsed.close()
+        try:
+            check(form.validator, shadow)
+        except SchemaError as err:
+            raise vendor.error("invalid", err.message, param=err.param) from None
+        return body
 
     async def _json_body(self, request: Request, op: Operation) -> Any:
         raw = await _read_body(request, self.vendor.max_body_bytes, self.vendor)

@@ -4,10 +4,13 @@ pricing, render. A vendor package never imports another."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from ..core.vendor import Vendor
 
-NAMES = ("perseworks",)
+# Every vendor this project knows, in the order servers list them.
+ORDER = ("perseworks", "seegen", "powertokens", "genray")
+NAMES = tuple(name for name in ORDER if (Path(__file__).parent / name / "__init__.py").is_file())
 
 
 def load(name: str) -> Vendor:
