@@ -1,73 +1,38 @@
-"""What the Perseworks contract tests share: the document's facts as data, the target under
-test, and thin wrappers over the emulator's control API (accounts, ledger, clock).
+"""What every vendor's contract suite shares: the target under test (an in-process
+emulator, a running emulator, or the live vendor), and thin wrappers over the emulator's
+control API (accounts, ledger, clock).
 
-Everything the tests assert about prices, models and codes comes from the tables below,
-transcribed from ../shared/vendor-docs/perseworks.md (quoted where it helps), never from
-the emulator's own code: the suite must be able to catch the emulator (or the vendor)
-drifting from the document.
+Each vendor's suite lives in `contracts/<vendor>/`, with the document's facts as data in its
+own `_support.py` (transcribed from ../shared/vendor-docs, never from the emulator's code),
+its clients in its `conftest.py`, and a session `target` fixture made by `make_target`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-
-from client import Perseworks, VideoGeneration
-
-# -- the document, as data ------------------------------------------------------------
-
-# "Models": id → resolutions ("1080p and 4K on Seedance 2.0 only; Fast/Mini are 720p").
-VIDEO_MODELS: dict[str, tuple[str, ...]] = {
-    "seedance-2.0": ("720p", "1080p", "4k"),
-    "seedance-2.0-fast": ("720p",),
-    "seedance-2.0-mini": ("720p",),
-}
-CHAT_MODELS: tuple[str, ...] = ("doubao-seed-2-0-pro", "seed-2.1-pro", "seed-2.0-mini")
-# "Video (per output second): 720p $0.15 · 1080p $0.25 · 4K $0.60"; "1 credit = $0.01".
-CREDITS_PER_USD = 100
-USD_PER_SECOND: dict[str, float] = {"720p": 0.15, "1080p": 0.25, "4k": 0.60}
-CREDITS_PER_SECOND: dict[str, int] = {r: round(usd * CREDITS_PER_USD) for r, usd in USD_PER_SECOND.items()}
-# "Chat: billed per token (from $0.10 / 1M input tokens)".
-CHAT_MIN_INPUT_USD_PER_MILLION = 0.10
-# "doubao-seed-2-0-pro  chat  256K context": 256 000 or 256 × 1024, either reading.
-DOUBAO_CONTEXT = (256_000, 262_144)
-# "durationSec (integer, required) — 1 to 15"
-MIN_SECONDS, MAX_SECONDS = 1, 15
-ASPECT_RATIOS: tuple[str, ...] = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
-# "Recharge tiers earn bonus credits (+5% / +10% / +15% at $50 / $200 / $1000)".
-BONUS_TIERS: tuple[tuple[float, float], ...] = ((1000, 0.15), (200, 0.10), (50, 0.05))
-TERMINAL = ("succeeded", "failed")
-
-
-def bonus_rate(usd: float) -> float:
-    return next((rate for floor, rate in BONUS_TIERS if usd >= floor), 0.0)
-
-
-def video_credits(resolution: str, seconds: int) -> int:
-    return CREDITS_PER_SECOND[resolution] * seconds
-
-
-# `make_client(api_key=None, **options)` and `finish(client, task_id)` (see conftest.py).
-MakeClient = Callable[..., Perseworks]
-Finish = Callable[[Perseworks, str], VideoGeneration]
-
+import pytest
 
 # -- the target -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where the suite points: `base_url` is the Perseworks base (…/v1).
+    """Where a vendor's suite points: `base_url` is the vendor's documented base URL
+    (or where the emulator mounts it).
 
     `control_url` is set when the target is an emulator (in-process, or a server whose
     `/_emulator/health` answers); then tests may use accounts, the ledger, the clock and
     scenarios. `clock_mode` is the emulator's clock ("manual" or "real").
     """
 
+    vendor: str
     base_url: str
     api_key: str | None = None
     control_url: str | None = None
@@ -107,8 +72,9 @@ def probe_emulator(origin: str) -> dict[str, Any] | None:
 class Control:
     """`/_emulator/...` on the target (accounts, keys, top-ups, clock)."""
 
-    def __init__(self, control_url: str) -> None:
+    def __init__(self, control_url: str, vendor: str) -> None:
         self.http = httpx.Client(base_url=control_url, timeout=30.0)
+        self.vendor = vendor
 
     def close(self) -> None:
         self.http.close()
@@ -119,8 +85,11 @@ class Control:
         return response.json()
 
     def create_account(self, **body: Any) -> Account:
-        created = self._call("POST", "/accounts", {"vendor": "perseworks", **body})
-        return Account(api_key=created["api_key"], id=created["account_id"], key_id=created["key_id"], control=self)
+        """A fresh account of this suite's vendor (`credits`, `plan`, scopes, …); `created` keeps
+        the whole answer (e.g. Genray's `webhook_secret`)."""
+        created = self._call("POST", "/accounts", {"vendor": self.vendor, **body})
+        return Account(api_key=created["api_key"], id=created["account_id"], key_id=created["key_id"], control=self,
+                       created=created)
 
     def describe(self, account_id: str) -> dict[str, Any]:
         return self._call("GET", f"/accounts/{account_id}")
@@ -133,7 +102,7 @@ class Control:
         return self._call("DELETE", f"/accounts/{account.id}/keys/{key_id}")
 
     def top_up(self, account: Account, **body: Any) -> dict[str, Any]:
-        """`usd=` (a recharge, with the bonus tiers) or `credits=` (a plain grant)."""
+        """`usd=` (a recharge, with the vendor's bonus rules) or `credits=` (a plain grant)."""
         return self._call("POST", f"/accounts/{account.id}/topups", body)
 
     def advance(self, seconds: float) -> dict[str, Any]:
@@ -162,7 +131,7 @@ class Balance:
 
 @dataclass
 class Account:
-    """A Perseworks account: its key, and on an emulator its id and the control API.
+    """An account: its key, and on an emulator its id and the control API.
 
     On a live target the ledger cannot be observed: `unchanged()` and `expect()` then
     check nothing, and the test asserts only what the API itself shows.
@@ -172,6 +141,7 @@ class Account:
     id: str | None = None
     key_id: str | None = None
     control: Control | None = field(default=None, repr=False)
+    created: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def observable(self) -> bool:
@@ -208,3 +178,47 @@ class Account:
         """Assert `ref`'s ledger entries are exactly `entries` (when observable)."""
         if self.observable:
             assert self.ledger(ref) == entries
+
+
+def option_names(vendor: str) -> tuple[str, str]:
+    return f"--{vendor}-base-url", f"--{vendor}-api-key"
+
+
+def env_names(vendor: str) -> tuple[str, str]:
+    return f"{vendor.upper()}_BASE_URL", f"{vendor.upper()}_API_KEY"
+
+
+def make_target(config: pytest.Config, vendor: str, in_process: Callable[[], Any]) -> Target:
+    """The target of `vendor`'s suite, from `--<vendor>-base-url` / `--<vendor>-api-key`, else
+    `--base-url` / `--api-key` when `--vendor` names only this vendor, else the environment
+    (`<VENDOR>_BASE_URL` / `<VENDOR>_API_KEY`); with no URL at all, the in-process emulator
+    (`in_process()` returns the running server, started once per session)."""
+    url_option, key_option = option_names(vendor)
+    url_env, key_env = env_names(vendor)
+    only_this = (config.getoption("--vendor") or []) == [vendor]
+    base_url = (config.getoption(url_option) or (only_this and config.getoption("--base-url"))
+                or os.environ.get(url_env))
+    api_key = (config.getoption(key_option) or (only_this and config.getoption("--api-key"))
+               or os.environ.get(key_env))
+    allow_spend = bool(config.getoption("--allow-spend"))
+    if not base_url:
+        running = in_process()
+        return Target(vendor, running.vendor_url(vendor), api_key=None, control_url=running.base_url + "/_emulator",
+                      clock_mode="manual", allow_spend=allow_spend, in_process=True)
+    base_url = base_url.rstrip("/")
+    parts = urlsplit(base_url)
+    health = probe_emulator(f"{parts.scheme}://{parts.netloc}")
+    if health is None:
+        return Target(vendor, base_url, api_key=api_key or None, allow_spend=allow_spend)
+    return Target(vendor, base_url, api_key=api_key or None, control_url=f"{parts.scheme}://{parts.netloc}/_emulator",
+                  clock_mode=health.get("clock", {}).get("mode"), allow_spend=allow_spend)
+
+
+def async_hook(check: Callable[[httpx.Response], None]) -> Callable[[httpx.Response], Any]:
+    """A sync response check (e.g. SpecCheck) as an httpx.AsyncClient hook: the body is read first."""
+
+    async def hook(response: httpx.Response) -> None:
+        await response.aread()
+        check(response)
+
+    return hook
