@@ -1,70 +1,37 @@
 """Schemathesis fuzzes every operation of openapi/perseworks.yaml against the in-process
-emulator over real HTTP, with a fresh unlimited account key.
+emulator over real HTTP, with a fresh unlimited account key (checks and configuration:
+tests/fuzz_support.py).
 
-Checks: no server error (any 5xx fails: the only documented one, 502, needs a scenario the
-fuzzer never sends), response schema (every SSE event of a stream included), status code and
-content type conformance, and negative data rejection (an invalid request must get a 4xx,
-and not 402 or 429: invalid input is refused before anything is charged or counted).
-
-Each operation runs the examples, coverage and fuzzing phases in positive and negative mode
-(`MAX_EXAMPLES` bounds fuzzing); a module-teardown check asserts that every operation ran
-enough cases, and that the success paths (202, 200, streams) were among them.
+The only documented 5xx, 502, needs a scenario the fuzzer never sends, so any 5xx fails.
+`MAX_EXAMPLES` bounds fuzzing per operation and mode; a module-teardown check asserts that
+every operation ran enough cases, and that the success paths (202, 200, streams) were among them.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from emulator.testing import RunningEmulator, SpecCheck
 
+from .fuzz_support import CHECKS, HEALTH_CHECKS, Tally, load_schema
+
 pytestmark = pytest.mark.emulator_only
 
-SPEC = Path(__file__).resolve().parents[1] / "openapi" / "perseworks.yaml"
 OPERATIONS = {"GET /models", "POST /video/generations", "GET /video/generations/{id}", "POST /chat/completions"}
 MAX_EXAMPLES = 200  # per operation and mode, fuzzing phase: the module runs in ~10-15 s
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection]
 VIDEO_MODELS = ["seedance-2.0", "seedance-2.0-fast", "seedance-2.0-mini"]
 CHAT_MODELS = ["doubao-seed-2-0-pro", "seed-2.1-pro", "seed-2.0-mini"]
-# What an invalid request may get: a refusal. Not 402/429 (it got far enough to be billed or
-# counted) and not 5xx.
-REJECTED = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422"]
 
-config = schemathesis.Config.from_dict({
-    "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
-    "max-stream-events": 100_000,  # validate whole streams, not the first few events
-    "generation": {
-        "mode": "all",  # positive and negative
-        "max-examples": MAX_EXAMPLES,
-        "database": "none",  # no .hypothesis/ replay between runs: every run is fresh
-        # The key is ours to send (a fuzzed one can only earn a 401); the fuzzer works on the rest.
-        "with-security-parameters": False,
-    },
-    "checks": {
-        "not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx"]},  # 502 too is a failure here
-        "negative_data_rejection": {"expected-statuses": REJECTED},
-    },
-})
-schema = schemathesis.openapi.from_path(SPEC, config=config)
-
-# Cases run, by (operation, generation mode, status); checked at module teardown.
-RAN: Counter[tuple[str, str, int]] = Counter()
+schema = load_schema("perseworks", MAX_EXAMPLES)
+TALLY = Tally()
 
 
 @schema.hook
@@ -88,12 +55,11 @@ def key(emu: RunningEmulator) -> str:
 @pytest.fixture(scope="module", autouse=True)
 def enough_cases_ran() -> Iterator[None]:
     yield
-    if not RAN:
+    ran = TALLY.ran
+    if not ran:
         return  # the fuzz test was deselected (-k)
-    by_op_mode: Counter[tuple[str, str]] = Counter()
-    for (op, mode, _), n in RAN.items():
-        by_op_mode[op, mode] += n
-    summary = "\n".join(f"  {k}: {n}" for k, n in sorted(RAN.items()))
+    by_op_mode = TALLY.by_operation_and_mode()
+    summary = TALLY.summary()
     assert {op for op, _ in by_op_mode} == OPERATIONS, f"some operation never ran:\n{summary}"
     # GET /models has no inputs and a poll's only input is a non-empty string: there is little
     # to negate there. The POST bodies are where the fuzzer earns its keep.
@@ -102,21 +68,19 @@ def enough_cases_ran() -> Iterator[None]:
         assert by_op_mode[op, "negative"] >= 40, f"{op}: too few negative cases:\n{summary}"
     assert by_op_mode["GET /video/generations/{id}", "positive"] >= 40, summary
     assert by_op_mode["GET /video/generations/{id}", "negative"] >= 1, summary
-    assert RAN["GET /models", "positive", 200] >= 1, summary
-    assert RAN["POST /video/generations", "positive", 202] >= 10, f"tasks never accepted:\n{summary}"
-    assert RAN["POST /chat/completions", "positive", 200] >= 10, f"completions never served:\n{summary}"
-    assert sum(RAN.values()) >= 400, f"too few cases in all:\n{summary}"
+    assert ran["GET /models", "positive", 200] >= 1, summary
+    assert ran["POST /video/generations", "positive", 202] >= 10, f"tasks never accepted:\n{summary}"
+    assert ran["POST /chat/completions", "positive", 200] >= 10, f"completions never served:\n{summary}"
+    assert sum(ran.values()) >= 400, f"too few cases in all:\n{summary}"
 
 
 @schema.parametrize()
-@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                                HealthCheck.data_too_large])
+@settings(deadline=None, suppress_health_check=HEALTH_CHECKS)
 def test_perseworks_conforms(case: schemathesis.Case, emu: RunningEmulator, key: str) -> None:
     response = case.call_and_validate(base_url=emu.vendor_url("perseworks"),
                                       headers={"Authorization": f"Bearer {key}"},
                                       checks=CHECKS, timeout=10)
-    mode = case.meta.generation.mode.value if case.meta else "explicit"
-    RAN[case.operation.label, mode, response.status_code] += 1
+    TALLY.record(case, response.status_code)
 
 
 # -- what the fuzzer cannot reach on its own, through the same checks ------------------------
