@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,10 +11,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import vendors as vendor_registry
 from .control import api as control
+from .core.journal import Entry
 from .core.runtime import Emulator, Settings
 from .core.vendor import ALL_METHODS, Pipeline, Vendor
 
@@ -45,7 +48,61 @@ def _fallback(mounts: list[tuple[str, Vendor]]) -> ASGIApp:
     return app
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+class EmulatorApp(Starlette):
+    """Starlette, plus what sees every request from the outside: the request journal and the
+    fault rule that drops a connection (which needs the server's own `send`)."""
+
+    emulator: Emulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if scope.get("emulator.drop"):
+                return  # nothing of a dropped request's answer leaves the server
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, observed)
+        finally:
+            dropped = bool(scope.get("emulator.drop"))
+            if dropped:
+                await _drop_connection(send)
+            self._record(scope, status, started, dropped)
+
+    def _record(self, scope: Scope, status: int, started: float, dropped: bool) -> None:
+        path = scope.get("path", "")
+        if path.startswith(control.PREFIX):
+            return  # the journal is of what clients asked the vendors, not of test plumbing
+        vendor, operation = scope.get("emulator.op") or (None, None)
+        emulator = self.emulator
+        emulator.journal.record(Entry(
+            at=emulator.clock.now(), wall=time.time(), method=scope.get("method", ""), path=path, status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3), vendor=vendor, operation=operation,
+            key_id=scope.get("emulator.key"), faults=scope.get("emulator.faults", ()), dropped=dropped))
+
+
+async def _drop_connection(send: Send) -> None:
+    """Close the client's connection with no answer at all. Uvicorn's `send` is a bound method of
+    its request cycle, which holds the transport; once the transport is aborted, uvicorn sees a
+    client that went away and sends nothing. Under any other server the request ends in an
+    error instead (the server's own 500)."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("fault: connection dropped")
+    transport.abort()
+    await asyncio.sleep(0)  # let the server notice the disconnect before it looks for a response
+
+
+def create_app(settings: Settings | None = None) -> EmulatorApp:
     settings = settings or Settings()
     vendors = [vendor_registry.load(name) for name in settings.vendors]
     emulator = Emulator(settings, vendors)
@@ -69,8 +126,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await emulator.outbox.close()
             emulator.media.close()
             emulator.uploads.close()
+            emulator.journal.stop_logging()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = EmulatorApp(routes=routes, lifespan=lifespan)
+    app.emulator = emulator
     app.router.default = _fallback(mounts)
     app.state.emulator = emulator
     return app

@@ -7,15 +7,19 @@ it mints keys and moves money, so it must not be reachable from a network by acc
 from __future__ import annotations
 
 import ipaddress
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from ..core.faults import FaultError
+from ..core.journal import prometheus
 from ..core.ledger import as_number
 from ..core.lifecycle import Task
 from ..core.runtime import Emulator
@@ -23,6 +27,7 @@ from ..core.scenarios import SCENARIOS
 from ..core.vendor import JSON
 
 PREFIX = "/_emulator"
+STARTED = time.time()
 
 
 class ControlError(Exception):
@@ -207,7 +212,41 @@ def mount(emulator: Emulator) -> Mount:
         return out
 
     async def faults(request: Request) -> list[dict[str, Any]]:
-        return []  # fault injection is not built yet (issue 7); none can be active
+        return [f.describe() for f in list(emulator.faults.rules.values())]
+
+    async def add_fault(request: Request) -> dict[str, Any]:
+        body = await _json(request)
+        try:
+            return emulator.faults.add(body, emulator.clock.now(), vendors=emulator.vendors).describe()
+        except FaultError as err:
+            raise ControlError(400, str(err)) from None
+
+    async def remove_fault(request: Request) -> dict[str, Any]:
+        fault = emulator.faults.remove(request.path_params["fault_id"])
+        if fault is None:
+            raise ControlError(404, "no such fault rule")
+        return fault.describe()
+
+    async def clear_faults(request: Request) -> dict[str, Any]:
+        removed = len(emulator.faults.rules)
+        emulator.faults.reset()
+        return {"removed": removed}
+
+    async def requests(request: Request) -> list[dict[str, Any]]:
+        limit = request.query_params.get("limit")
+        if limit is not None and not (limit.isdigit() and int(limit) > 0):
+            raise ControlError(400, "'limit' must be a positive integer")
+        return emulator.journal.recent(int(limit) if limit else None, vendor=request.query_params.get("vendor"))
+
+    async def metrics(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        if not settings.control_public and not _is_loopback(client):
+            return JSON({"error": "the control API answers loopback clients only"}, status_code=403)
+        now = emulator.clock.now()
+        tasks = Counter((t.vendor, t.phase_at(now).value) for t in list(emulator.lifecycle.tasks.values()))
+        webhooks = Counter((d.vendor, d.state) for d in list(emulator.outbox.deliveries))
+        text = prometheus(emulator.journal, tasks=tasks, webhooks=webhooks, started=STARTED)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def scenarios(request: Request) -> dict[str, str]:
         return dict(SCENARIOS)
@@ -226,5 +265,10 @@ def mount(emulator: Emulator) -> Mount:
         Route("/webhooks", guarded(webhooks), methods=["GET"]),
         Route("/tasks", guarded(tasks), methods=["GET"]),
         Route("/faults", guarded(faults), methods=["GET"]),
+        Route("/faults", guarded(add_fault, 201), methods=["POST"]),
+        Route("/faults", guarded(clear_faults), methods=["DELETE"]),
+        Route("/faults/{fault_id}", guarded(remove_fault), methods=["DELETE"]),
+        Route("/requests", guarded(requests), methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/scenarios", guarded(scenarios), methods=["GET"]),
     ])

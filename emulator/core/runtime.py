@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from .accounts import Account, Accounts, ApiKey, KeyScopes
 from .clock import Clock, ClockMode
+from .faults import Faults
 from .ids import IdFactory
+from .journal import Journal
 from .ledger import Ledger, as_number
 from .lifecycle import Lifecycle
 from .media import MediaInfo, MediaStore, served_name
@@ -35,6 +37,8 @@ class Settings:
     media_dir: Path | None = None
     upload_dir: Path | None = None
     state: Path | None = None
+    log_requests: bool = False  # structured JSON request logs on stderr
+    journal_size: int = 1000  # recent requests kept for /_emulator/requests
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,6 +55,8 @@ class Emulator:
         self.outbox = Outbox(self.clock, self.scheduler)
         self.media = MediaStore(self.ids, settings.media_dir)
         self.uploads = UploadStore(self.ids, settings.upload_dir)
+        self.faults = Faults(settings.seed)
+        self.journal = Journal(settings.journal_size, log_requests=settings.log_requests)
         self.vendors: dict[str, Vendor] = {v.name: v for v in vendors}
         for vendor in vendors:
             vendor.install(self)
@@ -133,6 +139,8 @@ class Emulator:
         self.outbox.reset()
         self.media.reset()
         self.uploads.reset()
+        self.faults.reset()
+        self.journal.reset()
         self.accounts.reset()
         self.ids.reseed(self.settings.seed)
         self.clock.reset(self.settings.start_time)

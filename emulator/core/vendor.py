@@ -7,6 +7,7 @@ HTTP → route bound to an operationId → auth (the vendor's style) → rate li
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from .accounts import Account, ApiKey
 from .errors import ApiError, StartupError
+from .faults import Effect
 from .scenarios import HEADER as SCENARIO_HEADER
 from .spec import FormBody, Operation, SchemaError, Spec, check, coerce, load
 from .uploads import UploadedFile
@@ -188,15 +190,26 @@ class Pipeline:
     async def handle(self, request: Request, op: Operation, handler: Handler) -> Response:
         emulator, vendor = self.emulator, self.vendor
         key = account = None
+        scope = request.scope
+        scope["emulator.op"] = (vendor.name, op.id)
         if op.secured:
             key = emulator.accounts.authenticate(
                 vendor.name, _key_from(request.headers.get("authorization"), vendor.auth))
             if key is None:
                 raise vendor.error("unauthorized", "missing, unknown or revoked API key")
             account = emulator.accounts.accounts[key.account_id]
+            scope["emulator.key"] = key.id
             client = request.client.host if request.client else None
             if not key.scopes.allows_ip(client):
                 raise vendor.error("ip_not_allowed", f"this key may not be used from {client}")
+        if emulator.faults.rules:
+            effect = emulator.faults.effect(vendor.name, op.id, key.id if key else None)
+            if effect is not None:
+                dropped = await self._apply_fault(scope, effect)
+                if dropped is not None:
+                    return dropped
+        if key is not None:
+            assert account is not None
             if key.rate_limit_rpm is not None:
                 rpm = key.rate_limit_rpm
             elif vendor.rate_limit_for is not None:
@@ -219,6 +232,26 @@ class Pipeline:
         scenario = request.headers.get(SCENARIO_HEADER)
         call = Call(emulator, vendor, op, request, key, account, body, params, scenario)
         return await handler(call)
+
+    async def _apply_fault(self, scope: dict[str, Any], effect: Effect) -> Response | None:
+        """Wait, then answer the fault's error (raised) or drop the connection (a response the
+        server never sends: the outer middleware closes the connection instead)."""
+        scope["emulator.faults"] = effect.fault_ids
+        if effect.delay_seconds > 0:
+            await asyncio.sleep(effect.delay_seconds)
+        if effect.drop_connection:
+            scope["emulator.drop"] = True
+            return Response(status_code=204)
+        if effect.status is None:
+            return None
+        message = effect.message or f"fault injected by rule {', '.join(effect.fault_ids)}"
+        extra = {"retry_after": effect.retry_after} if effect.retry_after is not None else {}
+        try:
+            err = self.vendor.error(effect.error or "internal", message, **extra)
+        except (KeyError, TypeError):  # a kind this vendor does not name: its status, the kind as the code
+            err = ApiError(effect.status, effect.error or "internal", message)
+        err.status = effect.status
+        raise err
 
     def _params(self, request: Request, op: Operation) -> dict[str, Any]:
         if not op.parameters:
