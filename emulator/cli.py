@@ -1,73 +1,100 @@
-"""`seedance-emulator serve ...`"""
+"""`seedance-emulator serve ...`
+
+Every setting comes from a flag, else a `SEEDANCE_<NAME>` environment variable, else the TOML
+file given by --config (or SEEDANCE_CONFIG), else its default (see emulator/config.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from . import vendors as vendor_registry
+from .config import ServerConfig, resolve, start_time
+from .core.errors import StartupError
 
-
-def _start_time(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+TEST_ACCOUNT_CREDITS = 10_000
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="seedance-emulator", description=__doc__)
+    top = argparse.ArgumentParser(prog="seedance-emulator", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     top.add_argument("--version", action="version", version=__version__)
     sub = top.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the emulator as an HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--vendor", action="append", choices=vendor_registry.NAMES,
+    serve.add_argument("--config", type=Path, default=None, help="a TOML settings file (env SEEDANCE_CONFIG)")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.add_argument("--vendor", dest="vendors", action="append", choices=vendor_registry.NAMES, default=None,
                        help="serve only this vendor (repeatable); one vendor is also mounted at the root")
-    serve.add_argument("--clock", choices=("real", "manual"), default="real")
-    serve.add_argument("--speed", type=float, default=1.0, help="emulated seconds per wall second (real clock)")
+    serve.add_argument("--clock", choices=("real", "manual"), default=None, help="default real")
+    serve.add_argument("--speed", type=float, default=None, help="emulated seconds per wall second (real clock)")
     serve.add_argument("--seed", type=int, default=None, help="make ids, keys and data deterministic")
-    serve.add_argument("--start-time", type=_start_time, default=None,
+    serve.add_argument("--start-time", type=start_time, default=None,
                        help="the clock's starting time (epoch seconds or ISO 8601); default: now")
     serve.add_argument("--state", type=Path, default=None,
                        help="keep state in this SQLite file (not built yet: see issue 7)")
-    serve.add_argument("--allow-http-callbacks", action="store_true",
+    serve.add_argument("--allow-http-callbacks", action="store_const", const=True, default=None,
                        help="let vendors that demand HTTPS webhooks call plain-HTTP loopback receivers")
     serve.add_argument("--public-url", default=None, help="base URL to put in media links (behind a proxy)")
-    serve.add_argument("--control-public", action="store_true",
+    serve.add_argument("--control-public", action="store_const", const=True, default=None,
                        help="let non-loopback clients use /_emulator (off by default)")
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--log-requests", action="store_const", const=True, default=None,
+                       help="structured JSON request logs on stderr")
+    serve.add_argument("--journal-size", type=int, default=None, help="requests kept for /_emulator/requests")
+    serve.add_argument("--no-test-accounts", dest="test_accounts", action="store_false",
+                       help="do not make a test account per vendor at start (made when no config pins accounts)")
+    serve.add_argument("--log-level", default=None, help="uvicorn's log level (default warning)")
     return top
+
+
+def banner(config: ServerConfig, emulator: Any) -> str:
+    settings = config.settings
+    origin = settings.public_url or f"http://{config.host}:{config.port}"
+    clock = settings.clock + (f", speed {settings.speed:g}" if settings.clock == "real" else "")
+    lines = [f"seedance-emulator {__version__} on {origin} (clock {clock}"
+             f"{', seed ' + str(settings.seed) if settings.seed is not None else ''})"]
+    keys = {}
+    for made in emulator.seeded:
+        keys.setdefault(made["vendor"], made["api_key"])
+    for vendor in emulator.vendors.values():
+        key = keys.get(vendor.name)
+        lines.append(f"  {vendor.name:<12} {origin}{vendor.prefix}{vendor.spec.base_path}"
+                     + (f"  test key {key}" if key else ""))
+    lines.append(f"  control      {origin}/_emulator  (POST /_emulator/accounts for more keys)")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.state is not None:
+    flags = vars(args)
+    try:
+        config = resolve(flags, known_vendors=vendor_registry.NAMES)
+    except StartupError as err:
+        print(f"seedance-emulator: {err}", file=sys.stderr)
+        return 2
+    settings = config.settings
+    if settings.state is not None:
         print("seedance-emulator: --state (durable SQLite state) is not built yet; "
               "state is in memory only", file=sys.stderr)
         return 2
+    if args.test_accounts and not settings.accounts:
+        settings.accounts = tuple({"vendor": v, "credits": TEST_ACCOUNT_CREDITS, "name": "test key"}
+                                  for v in settings.vendors)
     import uvicorn
 
     from .app import create_app
-    from .core.runtime import Settings
 
-    settings = Settings(
-        vendors=tuple(args.vendor or vendor_registry.NAMES), clock=args.clock, speed=args.speed,
-        seed=args.seed, start_time=args.start_time, allow_http_callbacks=args.allow_http_callbacks,
-        public_url=args.public_url, control_public=args.control_public,
-    )
-    app = create_app(settings)
-    origin = args.public_url or f"http://{args.host}:{args.port}"
-    print(f"seedance-emulator {__version__} on {origin} (clock {args.clock}"
-          f"{', speed ' + str(args.speed) if args.clock == 'real' else ''}"
-          f"{', seed ' + str(args.seed) if args.seed is not None else ''})")
-    for vendor in app.state.emulator.vendors.values():
-        print(f"  {vendor.name:<12} {origin}{vendor.prefix}{vendor.spec.base_path}")
-    print(f"  control      {origin}/_emulator  (POST /_emulator/accounts to get a key)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on")
+    try:
+        app = create_app(settings)
+    except (StartupError, ValueError) as err:
+        print(f"seedance-emulator: {err}", file=sys.stderr)
+        return 2
+    print(banner(config, app.emulator), flush=True)
+    uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level, lifespan="on")
     return 0
 
 

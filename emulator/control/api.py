@@ -126,6 +126,8 @@ def mount(emulator: Emulator) -> Mount:
         _number(body, "rate_limit_rpm")
         _string_list(body, "allowed_models")
         _string_list(body, "allowed_ips")
+        if "api_key" in body and not isinstance(body["api_key"], str):
+            raise ControlError(400, "'api_key' (a key to pin) must be a string")
         try:
             return emulator.create_account(vendor, body)
         except ValueError as err:  # e.g. a malformed allowed_ips entry
@@ -145,6 +147,8 @@ def mount(emulator: Emulator) -> Mount:
         _number(body, "rate_limit_rpm")
         _string_list(body, "allowed_models")
         _string_list(body, "allowed_ips")
+        if "api_key" in body and not isinstance(body["api_key"], str):
+            raise ControlError(400, "'api_key' (a key to pin) must be a string")
         try:
             key, plaintext = emulator.issue_key(account, body)
         except ValueError as err:

@@ -119,9 +119,16 @@ class Accounts:
         rate_limit_rpm: int | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        plaintext: str | None = None,
     ) -> tuple[ApiKey, str]:
-        """Create a key and return it with its plaintext, which is never stored."""
-        plaintext = prefix + self._ids.secret(40)
+        """Create a key and return it with its plaintext, which is never stored. A `plaintext`
+        given (a key pinned in a fixture) is used as it is, if no key has it already."""
+        if plaintext is None:
+            plaintext = prefix + self._ids.secret(40)
+        elif len(plaintext) < 8 or any(c.isspace() for c in plaintext):
+            raise ValueError("a pinned 'api_key' must be at least 8 characters, with no spaces")
+        elif hash_key(plaintext) in self._by_hash:
+            raise ValueError("that 'api_key' is already in use")
         key = ApiKey(
             id=f"key_{self._ids.token(12)}",
             account_id=account.id,

@@ -39,6 +39,9 @@ class Settings:
     state: Path | None = None
     log_requests: bool = False  # structured JSON request logs on stderr
     journal_size: int = 1000  # recent requests kept for /_emulator/requests
+    # Accounts made at start and again after every reset (fixtures pinned in a config file):
+    # each is a control-API account body, `{"vendor", "credits", "plan", "api_key", ...}`.
+    accounts: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,6 +63,12 @@ class Emulator:
         self.vendors: dict[str, Vendor] = {v.name: v for v in vendors}
         for vendor in vendors:
             vendor.install(self)
+        self.seeded: list[dict[str, Any]] = []
+        self._seed_accounts()
+
+    def _seed_accounts(self) -> None:
+        self.seeded = [self.create_account(body["vendor"], dict(body)) for body in self.settings.accounts
+                       if body.get("vendor") in self.vendors]
 
     # -- accounts, as the control API and test fixtures create them ----------------------
 
@@ -89,7 +98,8 @@ class Emulator:
         rpm = body.get("rate_limit_rpm")
         return self.accounts.issue_key(account, self.clock.now(), prefix=vendor.key_prefix,
                                        scopes=scopes, name=body.get("name"),
-                                       rate_limit_rpm=None if rpm is None else int(rpm), **fields)
+                                       rate_limit_rpm=None if rpm is None else int(rpm),
+                                       plaintext=body.get("api_key"), **fields)
 
     def describe_account(self, account: Account) -> dict[str, Any]:
         bal = self.ledger.balance(account.id)
@@ -144,3 +154,4 @@ class Emulator:
         self.accounts.reset()
         self.ids.reseed(self.settings.seed)
         self.clock.reset(self.settings.start_time)
+        self._seed_accounts()

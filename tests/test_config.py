@@ -1,0 +1,141 @@
+"""Settings from a TOML file, the environment and flags; fixtures pinned in the file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from emulator.config import resolve
+from emulator.core.errors import StartupError
+from emulator.core.runtime import Settings
+from emulator.testing import serve_in_thread
+
+from .test_cli import EXE, _free_port
+
+KNOWN = ("perseworks",)
+
+CONFIG = """
+[server]
+port = 9001
+clock = "manual"
+seed = 5
+start_time = "2026-05-01T00:00:00Z"
+log_requests = false
+
+[vendors.perseworks]
+some_setting = 3
+
+[[accounts]]
+vendor = "perseworks"
+credits = 250
+api_key = "sk-pinned-for-ci-0001"
+"""
+
+
+def write(tmp_path: Path, text: str = CONFIG) -> Path:
+    path = tmp_path / "emulator.toml"
+    path.write_text(text)
+    return path
+
+
+def test_flags_beat_the_environment_which_beats_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    config = resolve({"config": path, "seed": 11}, env={"SEEDANCE_PORT": "9100", "SEEDANCE_SEED": "12"},
+                     known_vendors=KNOWN)
+    assert (config.port, config.settings.seed, config.settings.clock) == (9100, 11, "manual")
+    assert config.sources["port"] == "env" and config.sources["seed"] == "flag" and config.sources["clock"] == "file"
+    assert config.sources["host"] == "default" and config.host == "127.0.0.1"
+    assert config.settings.start_time == 1777593600.0
+    assert config.settings.extra == {"perseworks.some_setting": 3}
+    assert config.settings.accounts == ({"vendor": "perseworks", "credits": 250, "api_key": "sk-pinned-for-ci-0001"},)
+
+
+def test_the_file_may_come_from_the_environment(tmp_path: Path) -> None:
+    config = resolve({}, env={"SEEDANCE_CONFIG": str(write(tmp_path)), "SEEDANCE_ALLOW_HTTP_CALLBACKS": "yes",
+                              "SEEDANCE_VENDORS": "perseworks"}, known_vendors=KNOWN)
+    assert config.port == 9001 and config.settings.allow_http_callbacks is True
+    assert config.settings.vendors == ("perseworks",)
+
+
+@pytest.mark.parametrize(("text", "env", "needle"), [
+    ("[server]\nport = 'eighty'\n", {}, "port"),
+    ("[server]\ncolour = 1\n", {}, "colour"),
+    ("[surver]\n", {}, "surver"),
+    ("[server\n", {}, "not valid TOML"),
+    ("", {"SEEDANCE_CLOCK": "sundial"}, "clock"),
+    ("", {"SEEDANCE_VENDORS": "perseworks,acme"}, "acme"),
+    ("", {"SEEDANCE_LOG_REQUESTS": "perhaps"}, "log_requests"),
+    ("[[accounts]]\ncredits = 5\n", {}, "vendor"),
+])
+def test_bad_settings_stop_the_start_with_a_reason(tmp_path: Path, text: str, env: dict[str, str],
+                                                   needle: str) -> None:
+    with pytest.raises(StartupError, match=needle):
+        resolve({"config": write(tmp_path, text)}, env=env, known_vendors=KNOWN)
+
+
+def test_pinned_accounts_exist_at_start_and_come_back_after_a_reset(tmp_path: Path) -> None:
+    settings = resolve({"config": write(tmp_path)}, env={}, known_vendors=KNOWN).settings
+    settings.vendors = ("perseworks",)
+    with serve_in_thread(settings) as running:
+        models = running.vendor_url("perseworks") + "/models"
+        auth = {"Authorization": "Bearer sk-pinned-for-ci-0001"}
+        assert httpx.get(models, headers=auth).status_code == 200
+        with running.control() as control:
+            accounts = control.get("/accounts").json()
+            assert [a["credits"] for a in accounts] == [250]
+            assert control.post("/reset").status_code == 200
+            assert [a["credits"] for a in control.get("/accounts").json()] == [250]
+        assert httpx.get(models, headers=auth).status_code == 200
+        assert httpx.get(models, headers={"Authorization": "Bearer sk-not-pinned"}).status_code == 401
+
+
+def test_a_pinned_key_cannot_be_taken_twice() -> None:
+    with serve_in_thread(Settings(vendors=("perseworks",), clock="manual")) as running, running.control() as c:
+        first = c.post("/accounts", json={"vendor": "perseworks", "api_key": "sk-same-key-123"})
+        assert first.status_code == 201 and first.json()["api_key"] == "sk-same-key-123"
+        again = c.post("/accounts", json={"vendor": "perseworks", "api_key": "sk-same-key-123"})
+        assert again.status_code == 400 and "in use" in again.json()["error"]
+        assert c.post("/accounts", json={"vendor": "perseworks", "api_key": 5}).status_code == 400
+
+
+def test_serve_reads_the_file_and_the_banner_shows_each_test_key(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "SEEDANCE_PORT": str(port), "SEEDANCE_VENDORS": "perseworks"}
+    proc = subprocess.Popen([EXE, "serve", "--config", str(write(tmp_path))], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        first = proc.stdout.readline() if proc.stdout else ""
+        lines = [first] + [proc.stdout.readline() if proc.stdout else "" for _ in range(2)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    assert f"on http://127.0.0.1:{port} (clock manual, seed 5)" in lines[0]
+    assert f"http://127.0.0.1:{port}/perseworks/v1  test key sk-pinned-for-ci-0001" in lines[1]
+
+
+def test_without_pinned_accounts_serve_makes_a_test_key_per_vendor() -> None:
+    port = _free_port()
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--clock", "manual"], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        lines = [proc.stdout.readline() if proc.stdout else "" for _ in range(2)]
+        key = lines[1].rsplit("test key ", 1)[1].strip()
+        deadline = time.monotonic() + 20
+        while True:  # the banner is printed before the port is open
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/perseworks/v1/models",
+                                     headers={"Authorization": f"Bearer {key}"})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.05)
+        assert response.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
