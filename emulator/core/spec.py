@@ -8,7 +8,9 @@ drift checks).
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,7 +24,20 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "openapi"
+
+def _spec_dir() -> Path:
+    """openapi/ of the source tree (a checkout or an editable install), else where a wheel puts
+    it (`<prefix>/share/seedance-emulator/openapi`, see pyproject's data-files), unless
+    SEEDANCE_SPEC_DIR says otherwise."""
+    if os.environ.get("SEEDANCE_SPEC_DIR"):
+        return Path(os.environ["SEEDANCE_SPEC_DIR"])
+    source = Path(__file__).resolve().parents[2] / "openapi"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "seedance-emulator" / "openapi"
+
+
+SPEC_DIR = _spec_dir()
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 _formats = FormatChecker()
