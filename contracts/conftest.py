@@ -95,8 +95,10 @@ def _gate(request: pytest.FixtureRequest) -> None:
         pytest.skip("spends credits on a live target; pass --allow-spend to run it")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def _control(target: Target) -> Iterator[Control | None]:
+    """Per test, not per session: `target` differs by vendor folder, and a session fixture
+    defined here would be made once, for whichever vendor's suite asked first."""
     if target.control_url is None:
         yield None
         return

@@ -1,0 +1,1 @@
+"""Genray's contract suite (genray.md), through client/genray.py."""

@@ -1,0 +1,166 @@
+"""PowerTokens' contract suite: the documents' facts as data, its target, accounts and
+spec-checked clients (the suite-wide options, gating and control fixtures are in
+contracts/conftest.py).
+
+Everything the tests assert comes from the constants below, transcribed from
+../shared/vendor-docs/powertokens-seedance-2.md, powertokens-v1-videos-1x.md and
+reference-ark-and-openai.md (quoted where it helps), never from the emulator's code.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from PIL import Image
+
+from client.powertokens import AsyncPowerTokens, PowerTokens, Task
+from emulator.testing import SpecCheck
+
+from .._support import Account, Control, Target, async_hook, make_target
+
+VENDOR = "powertokens"
+DEFAULT_CREDITS = 10_000
+HTTP_TIMEOUT = 60.0
+POLL_STEP_SECONDS = 5.0
+
+# -- the documents, as data -------------------------------------------------------------------
+
+# "Available Models"
+V2 = "dreamina-seedance-2-0-260128"  # "High quality, supports 1080p (image-to-video / first-last frame / ...)"
+V2_FAST = "dreamina-seedance-2-0-fast-260128"  # "Fast generation, up to 720p"
+# powertokens-v1-videos-1x.md, "model": "Supported models include ..."
+PRO_15, PRO_10, PRO_FAST_10 = "seedance-1-5-pro-251215", "seedance-1-0-pro-250528", "seedance-1-0-pro-fast-251015"
+TASKS_PATH = "/byteplus/api/v3/contents/generations/tasks"
+# "Task Statuses"
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "expired")
+TERMINAL = ("succeeded", "failed", "cancelled", "expired")
+# Ark: "Tokens: ... real examples fit floor(W × H × (24·duration + 1) / 1024) — 720p 16:9 5 s → 108900"
+EXAMPLE_TOKENS = 108900
+RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
+# Ark "Output pixel sizes (2.0 series)"
+PIXELS_720P = {"16:9": (1280, 720), "4:3": (1112, 834), "1:1": (960, 960), "3:4": (834, 1112),
+               "9:16": (720, 1280), "21:9": (1470, 630)}
+MAX_QUEUED = 120  # "At most 120 queued tasks per account"
+
+
+def tokens(width: int, height: int, seconds: int) -> int:
+    return width * height * (24 * seconds + 1) // 1024
+
+
+def png(width: int = 1280, height: int = 720) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 140, 90)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+MakeClient = Callable[..., PowerTokens]
+Finish = Callable[[str], Task]
+MakeAsset = Callable[..., str]
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest, in_process: Callable[[], Any]) -> Target:
+    return make_target(request.config, VENDOR, in_process)
+
+
+@pytest.fixture
+def account(target: Target, _control: Control | None) -> Account:
+    """A fresh account with credits on an emulator; the given key on a live target."""
+    if _control is not None:
+        return _control.create_account(credits=DEFAULT_CREDITS)
+    if not target.api_key:
+        pytest.skip("a live target needs --powertokens-api-key (or POWERTOKENS_API_KEY)")
+    return Account(api_key=target.api_key)
+
+
+@pytest.fixture
+def spec_check(target: Target) -> SpecCheck:
+    """Validates every PowerTokens response against openapi/powertokens.yaml."""
+    return SpecCheck({urlsplit(target.base_url).path.rstrip("/"): VENDOR})
+
+
+@pytest.fixture
+def make_client(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[MakeClient]:
+    """`make_client(api_key=None, **options)`: a spec-checked client, no retries unless asked."""
+    made: list[tuple[PowerTokens, httpx.Client]] = []
+
+    def make(api_key: str | None = None, **options: Any) -> PowerTokens:
+        http = httpx.Client(timeout=HTTP_TIMEOUT, event_hooks={"response": [spec_check]})
+        options.setdefault("max_retries", 0)
+        client = PowerTokens(api_key=api_key or account.api_key, base_url=target.base_url, http_client=http,
+                             **options)
+        made.append((client, http))
+        return client
+
+    yield make
+    for client, http in made:
+        client.close()
+        http.close()
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> PowerTokens:
+    return make_client()
+
+
+@pytest.fixture
+async def aclient(target: Target, account: Account, spec_check: SpecCheck) -> AsyncIterator[AsyncPowerTokens]:
+    http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, event_hooks={"response": [async_hook(spec_check)]})
+    client = AsyncPowerTokens(api_key=account.api_key, base_url=target.base_url, http_client=http, max_retries=0)
+    yield client
+    await client.close()
+    await http.aclose()
+
+
+@pytest.fixture
+def raw(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[httpx.Client]:
+    """Plain httpx on the PowerTokens base URL with the raw `Authorization: <key>` header."""
+    with httpx.Client(base_url=target.base_url, timeout=HTTP_TIMEOUT, headers={"Authorization": account.api_key},
+                      event_hooks={"response": [spec_check]}) as http:
+        yield http
+
+
+def _advance(control: Control | None, seconds: float) -> None:
+    if control is not None:
+        control.advance(seconds)
+    else:
+        time.sleep(seconds)
+
+
+@pytest.fixture
+def finish(client: PowerTokens, _control: Control | None) -> Finish:
+    """`finish(task_id)`: wait for a terminal state, moving an emulator's clock between polls."""
+
+    def run(task_id: str) -> Task:
+        if _control is not None:
+            control = _control
+            return client.tasks.wait(task_id, timeout=60, poll_interval=0, max_interval=0,
+                                     on_poll=lambda _: control.advance(POLL_STEP_SECONDS))
+        return client.tasks.wait(task_id, timeout=900, poll_interval=3.0, max_interval=15.0)
+
+    return run
+
+
+@pytest.fixture
+def make_asset(client: PowerTokens, _control: Control | None) -> MakeAsset:
+    """`make_asset(data=png(), filename="frame.png")`: upload and poll until the asset id is ready."""
+
+    def make(data: bytes | None = None, filename: str = "frame.png") -> str:
+        job = client.assets.upload(png() if data is None else data, filename=filename).data.task_id
+        for _ in range(40):
+            got = client.assets.get_asset_id(job)
+            if got.code == 200 and got.data.asset_id:
+                return got.data.asset_id
+            _advance(_control, 3.0)
+        raise AssertionError(f"asset job {job} never finished")
+
+    return make

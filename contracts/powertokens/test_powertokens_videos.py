@@ -1,0 +1,112 @@
+"""The OpenAI-style interface: `POST /v1/videos` (2.0 `media`, 1.x `prompt` / `image`) and
+`GET /v1/videos/{task_id}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from client import BadRequestError
+from client.powertokens import PowerTokens
+
+from .._support import Account
+from .conftest import PRO_10, PRO_15, PRO_FAST_10, V2, V2_FAST, MakeAsset
+
+TEXT = [{"type": "text", "text": "A kitten running on a grassy field, bright sunshine"}]
+
+
+def _finish(client: PowerTokens, task_id: str, control: Any) -> Any:
+    return client.videos.wait(task_id, timeout=60, poll_interval=0, max_interval=0,
+                              on_poll=lambda _: control.advance(5) if control else None)
+
+
+@pytest.mark.spends
+def test_submit_returns_the_documented_task_object(client: PowerTokens) -> None:
+    task = client.videos.create(model=V2, media=TEXT, seconds="5", size="720p", ratio="16:9", generate_audio=True)
+    assert task.object == "video" and task.id == task.task_id and task.model == V2
+    assert task.status in ("pending", "queued") and task.progress == 0 and task.created_at > 0
+
+
+@pytest.mark.spends
+def test_text_to_video_defaults_and_the_result_body(client: PowerTokens, _control: Any) -> None:
+    """seconds "5", size "720p", ratio 16:9 for text-to-video, generate_audio true."""
+    task = client.videos.create(model=V2, media=TEXT)
+    done = _finish(client, task.task_id, _control)
+    assert done.status == "succeeded" and done.content is not None and done.content.video_url
+    assert (done.duration, done.resolution, done.ratio, done.framespersecond, done.generate_audio) == (
+        5, "720p", "16:9", 24, True)
+    assert done.usage is not None and done.usage.completion_tokens == done.usage.total_tokens > 0
+
+
+@pytest.mark.spends
+def test_image_to_video_defaults_to_adaptive_and_standard_allows_1080p(client: PowerTokens, make_asset: MakeAsset,
+                                                                       _control: Any) -> None:
+    asset = make_asset()
+    task = client.videos.create(model=V2, media=[*TEXT, {"type": "first_frame", "url": f"asset://{asset}"}],
+                                size="1080p")
+    done = _finish(client, task.task_id, _control)
+    assert done.resolution == "1080p" and done.ratio == "16:9"  # adapted to the 16:9 frame
+
+
+@pytest.mark.spends
+def test_first_last_and_reference_modes(client: PowerTokens, make_asset: MakeAsset) -> None:
+    a, b = make_asset(), make_asset()
+    client.videos.create(model=V2_FAST, media=[*TEXT, {"type": "first_frame", "url": f"asset://{a}"},
+                                               {"type": "last_frame", "url": f"asset://{b}"}])
+    client.videos.create(model=V2, seconds="-1", media=[*TEXT, {"type": "reference_image", "url": f"asset://{a}"}])
+
+
+INVALID_2 = [
+    ({"seconds": "3"}, "seconds"), ({"seconds": "16"}, "seconds"),  # "4" to "15" or "-1"
+    ({"size": "1080p"}, "size"),  # 1080p: standard image-to-video / first-last / reference only
+    ({"model": V2_FAST, "size": "1080p"}, "size"),  # Fast: up to 720p
+    ({"ratio": "2:1"}, "ratio"), ({"seed": -2}, "seed"), ({"seed": 4294967296}, "seed"),
+    ({"safety_identifier": "u" * 65}, "safety_identifier"),  # "max 64 characters"
+]
+
+
+@pytest.mark.parametrize(("patch", "param"), INVALID_2)
+def test_2_0_refusals_name_the_parameter(client: PowerTokens, account: Account, patch: dict[str, Any],
+                                         param: str) -> None:
+    with account.unchanged(), pytest.raises(BadRequestError) as caught:
+        client.videos.create(**{"model": V2, "media": TEXT, **patch})
+    assert caught.value.param == param
+
+
+@pytest.mark.spends
+@pytest.mark.parametrize(("model", "size"), [(PRO_15, "720p"), (PRO_10, "1080p"), (PRO_FAST_10, "1080p")])
+def test_1x_models_take_prompt_and_their_own_defaults(client: PowerTokens, _control: Any, model: str,
+                                                      size: str) -> None:
+    """"1.5-pro defaults to 720p, while 1.0-pro and 1.0-pro-fast default to 1080p"."""
+    done = _finish(client, client.videos.create(model=model, prompt="a kitten").task_id, _control)
+    assert done.status == "succeeded" and done.resolution == size and done.duration == 5
+
+
+@pytest.mark.spends
+def test_1_5_pro_draft_is_480p_and_1x_image_takes_a_url(client: PowerTokens, _control: Any) -> None:
+    draft = _finish(client, client.videos.create(model=PRO_15, prompt="a kitten", draft=True).task_id, _control)
+    assert (draft.resolution, draft.draft) == ("480p", True)
+    i2v = client.videos.create(model=PRO_10, prompt="a kitten", seconds="2", image="https://example.com/first.png")
+    assert i2v.status in ("pending", "queued")
+
+
+INVALID_1X = [
+    ({"model": PRO_15, "seconds": "13"}, "seconds"), ({"model": PRO_10, "seconds": "-1"}, "seconds"),
+    ({"model": PRO_FAST_10, "seconds": "1"}, "seconds"),  # 1.5 pro: "-1", "4"–"12"; others "2"–"12"
+    ({"model": PRO_10, "draft": True}, "draft"), ({"model": PRO_10, "generate_audio": True}, "generate_audio"),
+    ({"model": PRO_15, "draft": True, "size": "720p"}, "size"),  # "Draft mode only supports 480p"
+]
+
+
+@pytest.mark.parametrize(("patch", "param"), INVALID_1X)
+def test_1x_refusals_name_the_parameter(client: PowerTokens, account: Account, patch: dict[str, Any],
+                                        param: str) -> None:
+    with account.unchanged(), pytest.raises(BadRequestError) as caught:
+        client.videos.create(**{"prompt": "a kitten", **patch})
+    assert caught.value.param == param
+
+
+async def test_the_async_client_submits_and_polls(aclient: Any) -> None:
+    task = await aclient.videos.create(model=V2, media=TEXT)
+    assert (await aclient.videos.retrieve(task.task_id)).id == task.task_id

@@ -1,0 +1,60 @@
+"""PowerTokens: Seedance 2.0 and 1.x through an Ark-compatible task API, an OpenAI-style
+/v1/videos and an asset library (powertokens-seedance-2.md, powertokens-v1-videos-1x.md)."""
+
+from __future__ import annotations
+
+import orjson
+
+from ...core.lifecycle import Phase, Step, Task
+from ...core.runtime import Emulator
+from ...core.vendor import Vendor
+from . import pricing, render
+from .routes import handlers
+from .rules import NAME
+
+DEFAULT_RPM = 600  # assumption: Ark documents `RateLimitExceeded.EndpointRPMExceeded`, PowerTokens no figure
+MAX_BODY_BYTES = 64 * 1024 * 1024  # "request body ≤ 64 MB" (Ark)
+# Callback retries (assumption: Ark says callbacks are posted on every status change, not how
+# failures are retried): after 5 s, 30 s and 120 s of emulated time; 10 s timeout per attempt.
+CALLBACK_RETRIES = (5.0, 30.0, 120.0)
+CALLBACK_TIMEOUT = 10.0
+
+
+def install(emulator: Emulator) -> None:
+    ledger, outbox = emulator.ledger, emulator.outbox
+
+    def on_step(task: Task, step: Step) -> None:
+        if task.kind != "video":
+            return
+        if step.phase is Phase.SUCCEEDED:
+            model = pricing.MODELS[task.data["model"]]
+            ledger.settle(task.account_id, task.id, pricing.credits_for(model, task.data["tokens"]), step.at)
+        elif step.phase.terminal:
+            ledger.refund(task.account_id, task.id, step.at, note=task.outcome.error_code or step.phase.value)
+        url = task.data.get("callback_url")
+        if url:
+            # "callback_url: POSTed on every status change, body = the GET task body"
+            body = orjson.dumps(render.ark_task(task, step.at, step.phase))
+            outbox.enqueue(vendor=NAME, account_id=task.account_id, ref=task.id, event=step.phase.value,
+                           url=url, body=body, headers={}, retry_delays=CALLBACK_RETRIES,
+                           timeout=CALLBACK_TIMEOUT)
+
+    emulator.lifecycle.on_step(NAME, on_step)
+
+
+def build() -> Vendor:
+    return Vendor(
+        name=NAME,
+        prefix="/powertokens",
+        spec_name="powertokens",
+        handlers=handlers,
+        auth="raw_or_bearer",
+        key_prefix="pt-",
+        render_error=render.render_error,
+        error=render.error,
+        default_rpm=DEFAULT_RPM,
+        max_body_bytes=MAX_BODY_BYTES,
+        trial_credits=pricing.TRIAL_CREDITS,
+        credits_per_usd=pricing.CREDITS_PER_USD,
+        install=install,
+    )

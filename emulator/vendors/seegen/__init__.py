@@ -1,0 +1,57 @@
+"""SeeGen: sd2 / sd2-fast (Seedance 2.0), HappyHorse 1.0, GPT Image 2, assets with review, a
+standalone upscaler, and callbacks (seegen.md)."""
+
+from __future__ import annotations
+
+import orjson
+
+from ...core.lifecycle import Phase, Step, Task
+from ...core.runtime import Emulator
+from ...core.vendor import Vendor
+from . import pricing, render
+from .routes import handlers
+from .rules import NAME
+
+# "Retry policy: up to 3 retries (1s, 5s, 30s delays) on non-2xx."
+CALLBACK_RETRY_DELAYS = (1.0, 5.0, 30.0)
+CALLBACK_TIMEOUT = 10.0  # assumption: the document gives none
+
+
+def install(emulator: Emulator) -> None:
+    ledger = emulator.ledger
+
+    def on_step(task: Task, step: Step) -> None:
+        if task.kind == "asset" or not step.phase.terminal:
+            return  # asset review moves no credits; nothing happens on entering PROCESSING
+        if step.phase is Phase.SUCCEEDED:
+            ledger.settle(task.account_id, task.id, task.data["credits"], step.at)
+        elif ledger.held_for(task.account_id, task.id) is not None:
+            # "Failed tasks refund credits automatically"; upscaler: "credits are fully refunded"
+            ledger.refund(task.account_id, task.id, step.at, note=task.outcome.error_code)
+        callback = task.data.get("callback")
+        if callback:
+            body = render.task_body(task, step.at) if task.kind == "generation" else render.upscale_body(task, step.at)
+            emulator.outbox.enqueue(vendor=NAME, account_id=task.account_id, ref=task.id,
+                                    event=f"{task.kind}.{body['status'].lower()}", url=callback,
+                                    body=orjson.dumps(body), headers={}, retry_delays=CALLBACK_RETRY_DELAYS,
+                                    timeout=CALLBACK_TIMEOUT)
+
+    emulator.lifecycle.on_step(NAME, on_step)
+
+
+def build() -> Vendor:
+    return Vendor(
+        name=NAME,
+        prefix="/seegen",
+        spec_name="seegen",
+        handlers=handlers,
+        auth="bearer",
+        key_prefix="sg-",
+        render_error=render.render_error,
+        error=render.error,
+        default_rpm=0,  # the document states a concurrency limit (429), no request rate
+        max_body_bytes=1024 * 1024,
+        trial_credits=0,
+        credits_per_usd=pricing.CREDITS_PER_USD,
+        install=install,
+    )
