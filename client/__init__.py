@@ -1,7 +1,8 @@
 """Reference clients for the vendors the emulator serves, in the style of openai-python.
 
 Sync and async, typed (pydantic v2) results, typed errors, retries with backoff. The
-vendor-neutral machinery lives in `client._base`; each vendor has one module.
+vendor-neutral machinery lives in `client._base`; each vendor has one module, whose typed
+results are imported from it (`from client.genray import Video`); the clients are here too.
 """
 
 from ._base import (
@@ -23,6 +24,7 @@ from ._base import (
     UpstreamError,
     WaitTimeout,
 )
+from .genray import AsyncGenray, Genray
 from .perseworks import (
     AsyncPerseworks,
     ChatCompletion,
@@ -42,6 +44,8 @@ from .perseworks import (
     VideoPricing,
     VideoTask,
 )
+from .powertokens import AsyncPowerTokens, PowerTokens
+from .seegen import AsyncSeeGen, SeeGen
 
 __all__ = [
     "APIConnectionError",
@@ -49,7 +53,10 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncGenray",
     "AsyncPerseworks",
+    "AsyncPowerTokens",
+    "AsyncSeeGen",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
@@ -61,6 +68,7 @@ __all__ = [
     "ChunkChoice",
     "ChunkDelta",
     "ContentRejectedError",
+    "Genray",
     "InsufficientCreditsError",
     "InternalServerError",
     "Model",
@@ -69,7 +77,9 @@ __all__ = [
     "PermissionDeniedError",
     "Perseworks",
     "PerseworksError",
+    "PowerTokens",
     "RateLimitError",
+    "SeeGen",
     "Stream",
     "UpstreamError",
     "Usage",

@@ -56,6 +56,8 @@ def test_an_image_is_identified_by_decoding_not_by_its_name(store: UploadStore) 
     assert upload.name.endswith(".png") and "cat" not in upload.name
     assert upload.path.read_bytes() == png(64, 48)
     assert store.of_account("v", "a") == [upload] and store.of_account("v", "b") == []
+    store.discard(upload.name)
+    assert store.get(upload.name) is None and stored_files(store) == []
 
 
 def test_a_video_records_its_real_duration_and_size(store: UploadStore, mp4: bytes) -> None:
@@ -111,6 +113,7 @@ def test_known_media_covers_outputs_and_uploads_and_nothing_else() -> None:
         assert known is not None and (known.kind, known.width, known.height) == ("image", 30, 20)
         assert emulator.known_media("https://cdn.example.com/cat.png") is None
         assert emulator.known_media("asset://abc") is None
+        assert emulator.known_media("http://[]/media/x") is None  # malformed: unknown, not an error
         emulator.reset()
         assert emulator.known_media(f"http://127.0.0.1:9/uploads/{upload.name}") is None
     finally:

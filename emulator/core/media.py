@@ -57,7 +57,10 @@ class MediaInfo:
 
 def served_name(url: str) -> str | None:
     """The last path segment of an http(s) URL: the name under which the emulator serves a file."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[]": not a URL this emulator could have served
+        return None
     if parts.scheme not in ("http", "https") or not parts.path:
         return None
     return parts.path.rsplit("/", 1)[-1] or None

@@ -121,6 +121,13 @@ class UploadStore:
             self.items[name] = upload
         return upload
 
+    def discard(self, name: str) -> None:
+        """Forget an upload and delete its file (a vendor rule refused it after it was identified)."""
+        with self._lock:
+            upload = self.items.pop(name, None)
+        if upload is not None:
+            upload.path.unlink(missing_ok=True)
+
     def get(self, name: str) -> Upload | None:
         return self.items.get(name)
 

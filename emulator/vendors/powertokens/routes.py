@@ -170,7 +170,7 @@ async def upload_asset(call: Call) -> Response:
         raise error("invalid", f"the file was not accepted ({exc.code}): {exc.reason}", param="file") from None
     limit = rules.ASSET_LIMITS[upload.kind]
     if upload.size > limit:
-        _discard(call, upload.name)
+        call.emulator.uploads.discard(upload.name)
         raise error("invalid", f"the file was not accepted (too_large): a {upload.kind} may be at most "
                     f"{limit} bytes; this one is {upload.size}", param="file")
     token = emulator.ids.token(20)
@@ -183,14 +183,6 @@ async def upload_asset(call: Call) -> Response:
                      "group_id": body.get("group_id")})
     emulator.lifecycle.start(job)
     return JSON(render.envelope(200, "success", {"task_id": job.id, "group_id": body.get("group_id")}))
-
-
-def _discard(call: Call, name: str) -> None:
-    """Forget a stored upload that a vendor rule refuses after sniffing (core has no remove yet)."""
-    store = call.emulator.uploads
-    upload = store.items.pop(name, None)
-    if upload is not None:
-        upload.path.unlink(missing_ok=True)
 
 
 @handlers.operation("getAssetId")
