@@ -283,3 +283,15 @@ def test_startup_fails_when_spec_and_handlers_disagree() -> None:
     with pytest.raises(StartupError, match="deleteEverything"):
         vendor(extra)
     vendor(handlers)  # the real binding is complete
+
+
+def test_a_scenario_is_chosen_by_header_first_and_never_silently_ignored() -> None:
+    from emulator.core import scenarios
+
+    assert scenarios.choose(None, ["a cat #emulator:fail"], {"fail", "slow"}, "V") == "fail"
+    assert scenarios.choose("slow", ["a cat #emulator:fail"], {"fail", "slow"}, "V") == "slow"
+    assert scenarios.choose(None, ["a cat", None], {"fail"}, "V") is None
+    with pytest.raises(scenarios.ScenarioRefused, match="unknown emulator scenario 'nope'"):
+        scenarios.choose("nope", [], {"fail"}, "V")
+    with pytest.raises(scenarios.ScenarioRefused, match="not one V can act out here; supported: fail"):
+        scenarios.choose(None, ["#emulator:review_fail"], {"fail"}, "V")

@@ -34,3 +34,26 @@ def find(texts: Iterable[str | None]) -> str | None:
             if match:
                 return match.group(1)
     return None
+
+
+class ScenarioRefused(ValueError):
+    """A scenario name that is unknown, or that this vendor cannot act out here."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def choose(header: str | None, texts: Iterable[str | None], supported: Iterable[str], vendor: str) -> str | None:
+    """The scenario a request asks for (the header wins over a token), checked: ScenarioRefused
+    for an unknown name or one `vendor` cannot act out here, so that none is silently ignored."""
+    name = header or find(texts)
+    if name is None:
+        return None
+    if name not in SCENARIOS:
+        raise ScenarioRefused(f"unknown emulator scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
+    allowed = set(supported)
+    if name not in allowed:
+        raise ScenarioRefused(f"scenario {name!r} is not one {vendor} can act out here; "
+                              f"supported: {', '.join(sorted(allowed))}")
+    return name

@@ -155,16 +155,10 @@ def require_concurrency(call: Call, plan: pricing.Plan) -> None:
 
 
 def scenario(call: Call, *texts: str | None) -> str | None:
-    name = call.scenario_header or scenarios.find(texts)
-    if name is None:
-        return None
-    if name not in scenarios.SCENARIOS:
-        raise error("invalid", f"unknown emulator scenario {name!r}; known: "
-                               f"{', '.join(sorted(scenarios.SCENARIOS))}", param="scenario")
-    if name not in VIDEO_SCENARIOS:
-        raise error("invalid", f"scenario {name!r} is not one Genray can act out; supported: "
-                               f"{', '.join(sorted(VIDEO_SCENARIOS))}", param="scenario")
-    return name
+    try:
+        return scenarios.choose(call.scenario_header, texts, VIDEO_SCENARIOS, "Genray")
+    except scenarios.ScenarioRefused as refused:
+        raise error("invalid", refused.message, param="scenario") from None
 
 
 def raise_submit_scenario(name: str | None) -> None:

@@ -35,16 +35,10 @@ CHAT_SCENARIOS = {"fail", "moderation_reject", "upstream_error", "rate_limited"}
 
 
 def scenario(call: Call, supported: set[str], *texts: str | None) -> str | None:
-    name = call.scenario_header or scenarios.find(texts)
-    if name is None:
-        return None
-    if name not in scenarios.SCENARIOS:
-        raise error("invalid", f"unknown emulator scenario {name!r}; known: "
-                    f"{', '.join(sorted(scenarios.SCENARIOS))}", param="scenario")
-    if name not in supported:
-        raise error("invalid", f"scenario {name!r} is not one Perseworks can act out here; "
-                    f"supported: {', '.join(sorted(supported))}", param="scenario")
-    return name
+    try:
+        return scenarios.choose(call.scenario_header, texts, supported, "Perseworks")
+    except scenarios.ScenarioRefused as refused:
+        raise error("invalid", refused.message, param="scenario") from None
 
 
 def raise_submit_scenario(name: str | None) -> None:
