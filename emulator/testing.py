@@ -4,6 +4,7 @@ anyone's tests."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -61,28 +62,109 @@ class RunningEmulator:
 
 
 @contextmanager
-def serve_in_thread(settings: Settings | None = None) -> Iterator[RunningEmulator]:
-    """A real HTTP server on a free loopback port, in this process, for the block's duration."""
-    app = create_app(settings or Settings(vendors=NAMES, clock="manual"))
+def _thread_server(app: Any, name: str) -> Iterator[tuple[int, uvicorn.Server, threading.Thread]]:
+    """Serve an ASGI app on a free loopback port in a daemon thread for the block's duration."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name="seedance-emulator")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", interface="asgi3"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=name)
     thread.start()
     while not server.started:
         if not thread.is_alive():
-            raise RuntimeError("the emulator failed to start")
+            raise RuntimeError(f"{name} failed to start")
         threading.Event().wait(0.01)
     try:
-        yield RunningEmulator(f"http://127.0.0.1:{port}", app.state.emulator, server, thread)
+        yield sock.getsockname()[1], server, thread
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def serve_in_thread(settings: Settings | None = None) -> Iterator[RunningEmulator]:
+    """A real HTTP server on a free loopback port, in this process, for the block's duration."""
+    app = create_app(settings or Settings(vendors=NAMES, clock="manual"))
+    with _thread_server(app, "seedance-emulator") as (port, server, thread):
+        yield RunningEmulator(f"http://127.0.0.1:{port}", app.state.emulator, server, thread)
+
+
+@dataclass
+class Received:
+    path: str  # the part after the receiver's base URL, e.g. "/genray"
+    body: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+class WebhookReceiver:
+    """A real webhook receiver on loopback for tests: records every POST and answers each path
+    with the statuses it is told to, in order (200 once they run out), optionally after a delay.
+
+        with WebhookReceiver.running() as hooks:
+            hooks.answer("/a", 500, 503)                # first two attempts fail
+            create(..., webhook_url=hooks.url("/a"))
+            ...
+            assert [r.json()["event"] for r in hooks.at("/a")] == [...]
+    """
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.received: list[Received] = []
+        self.delay_seconds = 0.0
+        self._answers: dict[str, list[int]] = {}
+        self._lock = threading.Lock()
+
+    def url(self, path: str = "/") -> str:
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def answer(self, path: str, *statuses: int) -> None:
+        with self._lock:
+            self._answers[path] = list(statuses)
+
+    def at(self, path: str) -> list[Received]:
+        return [r for r in list(self.received) if r.path == path]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.received.clear()
+            self._answers.clear()
+        self.delay_seconds = 0.0
+
+    async def _app(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                event = (await receive())["type"]
+                await send({"type": event + ".complete"})  # lifespan.startup / lifespan.shutdown
+                if event == "lifespan.shutdown":
+                    return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        path = scope["path"]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        with self._lock:
+            self.received.append(Received(path, b"".join(chunks), headers))
+            queue = self._answers.get(path) or []
+            status = queue.pop(0) if queue else 200
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[WebhookReceiver]:
+        receiver = cls()
+        with _thread_server(receiver._app, "webhook-receiver") as (port, _, _):
+            receiver.base_url = f"http://127.0.0.1:{port}"
+            yield receiver
 
 
 @dataclass

@@ -6,22 +6,15 @@ are served at the root."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from emulator.core.runtime import Settings
-from emulator.testing import RunningEmulator, SpecCheck, serve_in_thread
+from emulator.testing import RunningEmulator, SpecCheck, WebhookReceiver, serve_in_thread
 
 pytestmark = pytest.mark.emulator_only
 
@@ -41,35 +34,14 @@ exec(DOCUMENT_CODE, _namespace)
 verify_webhook: Callable[[bytes, str, str], bool] = _namespace["verify_webhook"]
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.statuses: dict[str, list[int]] = {}
-        self.received: list[tuple[str, bytes, dict[str, str]]] = []
-
-    async def hook(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        self.received.append((name, await request.body(), dict(request.headers)))
-        queue = self.statuses.get(name) or []
-        return Response(status_code=queue.pop(0) if queue else 200)
-
-    def of(self, name: str) -> list[tuple[bytes, dict[str, str]]]:
-        return [(body, headers) for n, body, headers in self.received if n == name]
+def of(rec: WebhookReceiver, name: str) -> list[tuple[bytes, dict[str, str]]]:
+    return [(r.body, r.headers) for r in rec.at(f"/hooks/{name}")]
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    rec = Receiver()
-    app = Starlette(routes=[Route("/hooks/{name}", rec.hook, methods=["POST"])])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    yield rec, f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
-    server.should_exit = True
-    thread.join(5)
+def receiver() -> Iterator[tuple[WebhookReceiver, str]]:
+    with WebhookReceiver.running() as rec:
+        yield rec, rec.url("/hooks")
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +65,14 @@ def finish(local: RunningEmulator, c: httpx.Client, job_id: str) -> dict[str, An
     raise AssertionError("never finished")
 
 
-def test_key_default_webhook_is_signed_and_verifies(local: RunningEmulator, receiver: tuple[Receiver, str]) -> None:
+def test_key_default_webhook_is_signed_and_verifies(local: RunningEmulator,
+                                                    receiver: tuple[WebhookReceiver, str]) -> None:
     rec, base = receiver
     account = local.create_account("genray", rate_limit_rpm=0, webhook_url=f"{base}/default")
     with client(local, account["api_key"]) as c:  # the documented paths, at the root
         job = c.post("/api/v1/videos", json={"prompt": "a kite"}).json()
         done = finish(local, c, job["id"])
-    [(raw, headers)] = rec.of("default")
+    [(raw, headers)] = of(rec, "default")
     assert verify_webhook(raw, headers["x-genray-signature"], account["webhook_secret"])
     assert not verify_webhook(raw, headers["x-genray-signature"], "whsec_wrong")
     assert headers["x-genray-event"] == "video.completed"
@@ -111,15 +84,15 @@ def test_key_default_webhook_is_signed_and_verifies(local: RunningEmulator, rece
 
 
 def test_request_webhook_overrides_the_key_default_and_failures_are_sent(
-        local: RunningEmulator, receiver: tuple[Receiver, str]) -> None:
+        local: RunningEmulator, receiver: tuple[WebhookReceiver, str]) -> None:
     rec, base = receiver
     account = local.create_account("genray", rate_limit_rpm=0, webhook_url=f"{base}/ignored")
     with client(local, account["api_key"]) as c:
         job = c.post("/api/v1/videos", json={"prompt": "a kite #emulator:fail",
                                              "webhook_url": f"{base}/override"}).json()
         finish(local, c, job["id"])
-    assert rec.of("ignored") == []
-    [(raw, headers)] = rec.of("override")
+    assert of(rec, "ignored") == []
+    [(raw, headers)] = of(rec, "override")
     assert verify_webhook(raw, headers["x-genray-signature"], account["webhook_secret"])
     body = orjson.loads(raw)
     assert headers["x-genray-event"] == body["event"] == "video.failed"
@@ -127,7 +100,7 @@ def test_request_webhook_overrides_the_key_default_and_failures_are_sent(
 
 
 def test_a_key_made_through_the_api_signs_with_its_own_secret(local: RunningEmulator,
-                                                              receiver: tuple[Receiver, str]) -> None:
+                                                              receiver: tuple[WebhookReceiver, str]) -> None:
     rec, base = receiver
     account = local.create_account("genray", plan="advanced", rate_limit_rpm=0)
     with client(local, account["api_key"]) as c:
@@ -138,38 +111,38 @@ def test_a_key_made_through_the_api_signs_with_its_own_secret(local: RunningEmul
         for _ in range(12):
             local.advance(30)
         assert c.get(f"/api/v1/videos/{job['id']}").json()["status"] == "completed"
-    [(raw, headers)] = rec.of("made")
+    [(raw, headers)] = of(rec, "made")
     assert verify_webhook(raw, headers["x-genray-signature"], made["webhook_secret"])
     assert not verify_webhook(raw, headers["x-genray-signature"], account["webhook_secret"])
 
 
-def test_retried_three_times_after_2_4_8_seconds(local: RunningEmulator, receiver: tuple[Receiver, str]) -> None:
+def test_retried_three_times_after_2_4_8_seconds(local: RunningEmulator, receiver: tuple[WebhookReceiver, str]) -> None:
     rec, base = receiver
-    rec.statuses["flaky"] = [500, 503, 500, 500]
+    rec.answer("/hooks/flaky", 500, 503, 500, 500)
     account = local.create_account("genray", rate_limit_rpm=0)
     with client(local, account["api_key"]) as c:
         job = c.post("/api/v1/videos", json={"prompt": "a kite", "duration": 4,
                                              "webhook_url": f"{base}/flaky"}).json()
         local.advance(54)  # the job completes: first attempt
-        assert len(rec.of("flaky")) == 1
+        assert len(of(rec, "flaky")) == 1
         local.advance(1.9)
-        assert len(rec.of("flaky")) == 1
+        assert len(of(rec, "flaky")) == 1
         local.advance(0.1)
-        assert len(rec.of("flaky")) == 2
+        assert len(of(rec, "flaky")) == 2
         local.advance(4)
-        assert len(rec.of("flaky")) == 3
+        assert len(of(rec, "flaky")) == 3
         local.advance(8)
-        assert len(rec.of("flaky")) == 4
+        assert len(of(rec, "flaky")) == 4
         local.advance(60)
-    assert len(rec.of("flaky")) == 4  # 1 + 3 retries, then it gives up
+    assert len(of(rec, "flaky")) == 4  # 1 + 3 retries, then it gives up
     [delivery] = [d for d in local.emulator.outbox.deliveries if d.ref == job["id"]]
     planned = [a.planned_at - delivery.attempts[0].planned_at for a in delivery.attempts]
     assert planned == [0, 2, 6, 14] and delivery.state == "failed"
-    bodies = {raw for raw, _ in rec.of("flaky")}
+    bodies = {raw for raw, _ in of(rec, "flaky")}
     assert len(bodies) == 1  # every retry sends the same signed body
 
 
-def test_https_only_by_default(emu: RunningEmulator, receiver: tuple[Receiver, str]) -> None:
+def test_https_only_by_default(emu: RunningEmulator, receiver: tuple[WebhookReceiver, str]) -> None:
     """The session server was not started with --allow-http-callbacks."""
     _, base = receiver
     account = emu.create_account("genray", rate_limit_rpm=0)

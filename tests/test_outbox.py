@@ -2,58 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from emulator.core.clock import Clock
 from emulator.core.outbox import Outbox, callback_url_allowed
 from emulator.core.scheduler import Scheduler
-
-
-class Receiver:
-    """A webhook receiver that answers with the statuses it is told to, in order."""
-
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.received: list[tuple[bytes, dict[str, str]]] = []
-        self.hang = False
-
-    async def hook(self, request: Request) -> Response:
-        self.received.append((await request.body(), dict(request.headers)))
-        if self.hang:
-            await asyncio.sleep(2)
-        return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
+from emulator.testing import WebhookReceiver
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    rec = Receiver()
-    app = Starlette(routes=[Route("/hook", rec.hook, methods=["POST"])])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    yield rec, f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
-    server.should_exit = True
-    thread.join(5)
+def hooks() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver.running() as receiver:
+        yield receiver
 
 
-async def test_retries_follow_the_schedule_until_a_2xx(receiver: tuple[Receiver, str]) -> None:
+@pytest.fixture
+def receiver(hooks: WebhookReceiver) -> tuple[WebhookReceiver, str]:
+    hooks.clear()
+    return hooks, hooks.url("/hook")
+
+
+async def test_retries_follow_the_schedule_until_a_2xx(receiver: tuple[WebhookReceiver, str]) -> None:
     rec, url = receiver
-    rec.received.clear()
-    rec.statuses = [500, 503, 200]
+    rec.answer("/hook", 500, 503, 200)
     clock = Clock("manual", start=1_000)
     scheduler = Scheduler(clock)
     outbox = Outbox(clock, scheduler)
@@ -73,15 +46,16 @@ async def test_retries_follow_the_schedule_until_a_2xx(receiver: tuple[Receiver,
     assert [a.status for a in delivery.attempts] == [500, 503, 200]
     assert [a.planned_at for a in delivery.attempts] == [1_000, 1_001, 1_006]
     assert delivery.state == "delivered"
-    body, headers = rec.received[-1]
-    assert body == b'{"ok": true}' and headers["x-sig"] == "abc"
-    assert headers["content-type"] == "application/json"
+    last = rec.at("/hook")[-1]
+    assert last.body == b'{"ok": true}' and last.headers["x-sig"] == "abc"
+    assert last.headers["content-type"] == "application/json"
+    assert len(rec.at("/hook")) == 3
     await outbox.close()
 
 
-async def test_gives_up_after_the_last_retry_and_records_timeouts(receiver: tuple[Receiver, str]) -> None:
+async def test_gives_up_after_the_last_retry_and_records_timeouts(receiver: tuple[WebhookReceiver, str]) -> None:
     rec, url = receiver
-    rec.statuses = [500, 500]
+    rec.answer("/hook", 500, 500)
     clock = Clock("manual", start=0)
     scheduler = Scheduler(clock)
     outbox = Outbox(clock, scheduler)
@@ -91,13 +65,13 @@ async def test_gives_up_after_the_last_retry_and_records_timeouts(receiver: tupl
     clock.advance(2)
     await scheduler.run_due()
     assert [a.status for a in delivery.attempts] == [500, 500] and delivery.state == "failed"
-    rec.hang = True
+    rec.delay_seconds = 2
     try:
         slow = outbox.enqueue(vendor="v", account_id="a", ref=None, event="e", url=url, body=b"{}",
                               headers={}, retry_delays=(), timeout=0.2)
         await scheduler.run_due()
     finally:
-        rec.hang = False
+        rec.delay_seconds = 0
     assert slow.attempts[0].error == "timeout" and slow.state == "failed"
     unreachable = outbox.enqueue(vendor="v", account_id="a", ref=None, event="e",
                                  url="http://127.0.0.1:9/nothing", body=b"{}", headers={},
@@ -113,3 +87,18 @@ def test_callback_url_policy() -> None:
     assert callback_url_allowed("http://127.0.0.1:9/h", https_only=True, allow_http_loopback=True)
     assert not callback_url_allowed("http://127.0.0.1:9/h", https_only=True, allow_http_loopback=False)
     assert not callback_url_allowed("ftp://example.com/h", https_only=False, allow_http_loopback=True)
+
+
+async def test_the_first_attempt_keeps_the_events_time_when_caught_up_late(
+        receiver: tuple[WebhookReceiver, str]) -> None:
+    rec, url = receiver
+    rec.answer("/hook", 500, 200)
+    clock = Clock("manual", start=100)
+    scheduler = Scheduler(clock)
+    outbox = Outbox(clock, scheduler)
+    clock.advance(50)  # the event happened at 110, but is only noticed at 150
+    delivery = outbox.enqueue(vendor="v", account_id="a", ref=None, event="e", url=url, body=b"{}",
+                              headers={}, retry_delays=(5,), timeout=5, at=110)
+    await scheduler.run_due()
+    assert [(a.planned_at, a.status) for a in delivery.attempts] == [(110, 500), (115, 200)]
+    await outbox.close()

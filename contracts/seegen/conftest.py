@@ -30,18 +30,6 @@ def target(request: pytest.FixtureRequest, in_process: Callable[[], Any]) -> Tar
     return make_target(request.config, VENDOR, in_process)
 
 
-@pytest.fixture(scope="session")
-def _control(target: Target) -> Iterator[Control | None]:
-    """The control API for SeeGen accounts. Overrides the root fixture of the same name: that
-    one is session-scoped and keeps the vendor of whichever suite asked for it first."""
-    if target.control_url is None:
-        yield None
-        return
-    control = Control(target.control_url, VENDOR)
-    yield control
-    control.close()
-
-
 @pytest.fixture
 def make_account(target: Target, _control: Control | None) -> Callable[..., Account]:
     """`make_account(**body)`: another fresh account on an emulator (credits, concurrency_limit…)."""

@@ -13,7 +13,7 @@ from client import BadRequestError, NotFoundError, PermissionDeniedError
 from client.seegen import Asset, SeeGen, Task
 
 from .._support import Account, Clock
-from . import image_url, video_url
+from ._support import image_url, video_url
 
 Finish = Callable[[SeeGen, str], Task]
 FinishAsset = Callable[[SeeGen, int | str], Asset]
@@ -136,3 +136,16 @@ def test_reference_durations_come_from_the_upload_and_are_at_most_15s(client: Se
     image = finish_asset(client, client.assets.upload(url=image_url(), type="IMAGE").asset_id)
     with pytest.raises(BadRequestError):  # an IMAGE asset is not a video reference
         client.jobs.create_task("sd2", prompt="p", video_urls=[image.uri], video_input_mode="reference")
+
+
+def test_an_emulator_served_video_is_probed_exactly(client: SeeGen, finish: Finish, finish_asset: FinishAsset) -> None:
+    """The recorded duration of an asset whose URL the emulator serves is the file's own (6 s),
+    whatever the URL claims: "clients cannot influence this value"."""
+    made = finish(client, client.jobs.create_task("sd2-fast", prompt="p", duration="6s").task_id)
+    asset = finish_asset(client, client.assets.upload(url=made.output[0].url + "#duration=1", type="VIDEO").asset_id)
+    task = finish(client, client.jobs.create_task("sd2-fast", prompt="p", duration="5s", video_urls=[asset.uri],
+                                                  video_input_mode="reference").task_id)
+    assert task.credits_used == (5 + 6) * 24
+    with pytest.raises(BadRequestError) as err:  # and its kind: a video is not an IMAGE asset
+        client.assets.upload(url=made.output[0].url, type="IMAGE")
+    assert err.value.param == "type"

@@ -12,7 +12,7 @@ from client import InsufficientCreditsError
 from client.seegen import SeeGen, Task
 
 from .._support import Account
-from . import (
+from ._support import (
     FAST_1080P_UPSCALE_EXAMPLE,
     FIVE_SECOND_TABLE,
     GPT_IMAGE,

@@ -15,7 +15,7 @@ from client.seegen import AsyncSeeGen, SeeGen, Task
 from emulator.core.media_render import probe
 
 from .._support import Account, Clock
-from . import MAX_AUDIOS, MAX_IMAGES, PIXEL_RESOLUTIONS, image_url
+from ._support import MAX_AUDIOS, MAX_IMAGES, PIXEL_RESOLUTIONS, image_url
 
 Finish = Callable[[SeeGen, str], Task]
 

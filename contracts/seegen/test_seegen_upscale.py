@@ -17,7 +17,7 @@ from client.seegen import SeeGen, Task, UpscaleTask
 from emulator.core.media_render import probe
 
 from .._support import Account, Clock
-from . import STANDALONE_MIN_SECONDS, STANDALONE_RATES, UPSCALE_ERROR_CODES, video_url
+from ._support import STANDALONE_MIN_SECONDS, STANDALONE_RATES, UPSCALE_ERROR_CODES, video_url
 
 Finish = Callable[[SeeGen, str], Task]
 FinishUpscale = Callable[[SeeGen, str], UpscaleTask]

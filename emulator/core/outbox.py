@@ -83,8 +83,11 @@ class Outbox:
 
     def enqueue(self, *, vendor: str, account_id: str, ref: str | None, event: str, url: str,
                 body: bytes, headers: dict[str, str], retry_delays: tuple[float, ...],
-                timeout: float) -> Delivery:
-        now = self.clock.now()
+                timeout: float, at: float | None = None) -> Delivery:
+        """A delivery whose first attempt is planned `at` (the event's own time, e.g. a lifecycle
+        step's, even when a long clock advance catches it up later; default: now), so that
+        retries keep the vendor's schedule from the event itself."""
+        now = self.clock.now() if at is None else min(at, self.clock.now())
         delivery = Delivery(f"whd_{next(self._ids)}", vendor, account_id, ref, event, url, body,
                             {"content-type": "application/json", **headers}, retry_delays,
                             timeout, now)

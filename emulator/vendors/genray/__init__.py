@@ -46,7 +46,7 @@ def install(emulator: Emulator) -> None:
             outbox.enqueue(vendor=NAME, account_id=task.account_id, ref=task.id, event=event, url=url, body=body,
                            headers={"X-Genray-Event": event,
                                     "X-Genray-Signature": sign(task.data["webhook_secret"], body)},
-                           retry_delays=WEBHOOK_RETRY_DELAYS, timeout=WEBHOOK_TIMEOUT)
+                           retry_delays=WEBHOOK_RETRY_DELAYS, timeout=WEBHOOK_TIMEOUT, at=step.at)
 
     emulator.lifecycle.on_step(NAME, on_step)
 

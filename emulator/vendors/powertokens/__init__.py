@@ -37,7 +37,7 @@ def install(emulator: Emulator) -> None:
             body = orjson.dumps(render.ark_task(task, step.at, step.phase))
             outbox.enqueue(vendor=NAME, account_id=task.account_id, ref=task.id, event=step.phase.value,
                            url=url, body=body, headers={}, retry_delays=CALLBACK_RETRIES,
-                           timeout=CALLBACK_TIMEOUT)
+                           timeout=CALLBACK_TIMEOUT, at=step.at)
 
     emulator.lifecycle.on_step(NAME, on_step)
 

@@ -34,7 +34,7 @@ def install(emulator: Emulator) -> None:
             emulator.outbox.enqueue(vendor=NAME, account_id=task.account_id, ref=task.id,
                                     event=f"{task.kind}.{body['status'].lower()}", url=callback,
                                     body=orjson.dumps(body), headers={}, retry_delays=CALLBACK_RETRY_DELAYS,
-                                    timeout=CALLBACK_TIMEOUT)
+                                    timeout=CALLBACK_TIMEOUT, at=step.at)
 
     emulator.lifecycle.on_step(NAME, on_step)
 

@@ -106,16 +106,10 @@ def setting(emulator: Emulator, name: str, default: Any) -> Any:
 
 
 def scenario(call: Call, supported: set[str], *texts: str | None) -> str | None:
-    name = call.scenario_header or scenarios.find(texts)
-    if name is None:
-        return None
-    if name not in scenarios.SCENARIOS:
-        raise error("invalid", f"unknown emulator scenario {name!r}; known: "
-                    f"{', '.join(sorted(scenarios.SCENARIOS))}", param="scenario")
-    if name not in supported:
-        raise error("invalid", f"scenario {name!r} is not one SeeGen can act out here; "
-                    f"supported: {', '.join(sorted(supported))}", param="scenario")
-    return name
+    try:
+        return scenarios.choose(call.scenario_header, texts, supported, "SeeGen")
+    except scenarios.ScenarioRefused as refused:
+        raise error("invalid", refused.message, param="scenario") from None
 
 
 def raise_submit_scenario(name: str | None) -> None:
