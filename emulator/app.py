@@ -60,6 +60,7 @@ class EmulatorApp(Starlette):
             return
         started = time.perf_counter()
         status = 0
+        state = self.emulator.state
 
         async def observed(message: Message) -> None:
             nonlocal status
@@ -67,6 +68,8 @@ class EmulatorApp(Starlette):
                 return  # nothing of a dropped request's answer leaves the server
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if state is not None:  # what is acknowledged is on disk before the answer leaves
+                    state.checkpoint(self.emulator, force=scope.get("method") not in ("GET", "HEAD"))
             await send(message)
 
         try:
@@ -75,6 +78,8 @@ class EmulatorApp(Starlette):
             dropped = bool(scope.get("emulator.drop"))
             if dropped:
                 await _drop_connection(send)
+            if state is not None:
+                state.checkpoint(self.emulator)  # what a stream billed after its first byte
             self._record(scope, status, started, dropped)
 
     def _record(self, scope: Scope, status: int, started: float, dropped: bool) -> None:
@@ -127,6 +132,9 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
             emulator.media.close()
             emulator.uploads.close()
             emulator.journal.stop_logging()
+            if emulator.state is not None:
+                emulator.state.checkpoint(emulator, force=True)
+                emulator.state.close()
 
     app = EmulatorApp(routes=routes, lifespan=lifespan)
     app.emulator = emulator

@@ -36,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--start-time", type=start_time, default=None,
                        help="the clock's starting time (epoch seconds or ISO 8601); default: now")
     serve.add_argument("--state", type=Path, default=None,
-                       help="keep state in this SQLite file (not built yet: see issue 7)")
+                       help="keep every account, key, task, upload, ledger entry and pending webhook in this "
+                            "SQLite file: a restart (even kill -9) loses nothing acknowledged")
     serve.add_argument("--allow-http-callbacks", action="store_const", const=True, default=None,
                        help="let vendors that demand HTTPS webhooks call plain-HTTP loopback receivers")
     serve.add_argument("--public-url", default=None, help="base URL to put in media links (behind a proxy)")
@@ -77,10 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seedance-emulator: {err}", file=sys.stderr)
         return 2
     settings = config.settings
-    if settings.state is not None:
-        print("seedance-emulator: --state (durable SQLite state) is not built yet; "
-              "state is in memory only", file=sys.stderr)
-        return 2
     if args.test_accounts and not settings.accounts:
         settings.accounts = tuple({"vendor": v, "credits": TEST_ACCOUNT_CREDITS, "name": "test key"}
                                   for v in settings.vendors)

@@ -94,10 +94,3 @@ def test_seed_pins_keys_across_runs(tmp_path: Path) -> None:
             proc.terminate()
             proc.wait(10)
     assert len(keys) == 2 and keys[0] == keys[1]
-
-
-def test_unbuilt_state_flag_is_refused_not_ignored(tmp_path: Path) -> None:
-    result = subprocess.run([EXE, "serve", "--state", str(tmp_path / "s.db")], capture_output=True, text=True,
-                            timeout=30)
-    assert result.returncode == 2 and "--state" in result.stderr
-    assert not (tmp_path / "s.db").exists()

@@ -98,6 +98,7 @@ class Accounts:
         self.accounts: dict[str, Account] = {}
         self.keys: dict[str, ApiKey] = {}
         self._by_hash: dict[str, ApiKey] = {}
+        self.version = 0  # bumped by every change, so durable state knows when to write
 
     def create_account(
         self, vendor: str, now: float, *, plan: str | None = None, extras: dict[str, Any] | None = None
@@ -106,6 +107,7 @@ class Accounts:
                           plan=plan, extras=dict(extras or {}))
         with self._lock:
             self.accounts[account.id] = account
+            self.version += 1
         return account
 
     def issue_key(
@@ -145,6 +147,7 @@ class Accounts:
         with self._lock:
             self.keys[key.id] = key
             self._by_hash[key.key_hash] = key
+            self.version += 1
         return key, plaintext
 
     def authenticate(self, vendor: str, plaintext: str | None) -> ApiKey | None:
@@ -159,6 +162,7 @@ class Accounts:
         key = self.keys.get(key_id)
         if key is not None and key.revoked_at is None:
             key.revoked_at = now
+            self.version += 1
         return key
 
     def reset(self) -> None:
@@ -166,6 +170,12 @@ class Accounts:
             self.accounts.clear()
             self.keys.clear()
             self._by_hash.clear()
+            self.version += 1
+
+    def restore(self, accounts: dict[str, Account], keys: dict[str, ApiKey]) -> None:
+        with self._lock:
+            self.accounts, self.keys = accounts, keys
+            self._by_hash = {k.key_hash: k for k in keys.values()}
 
     def keys_of(self, account_id: str) -> list[ApiKey]:
         return [k for k in self.keys.values() if k.account_id == account_id]

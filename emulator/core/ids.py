@@ -24,6 +24,16 @@ class IdFactory:
         # SystemRandom ignores seeding; without --seed keys must not be guessable.
         self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
 
+    def dump(self) -> object:
+        """The seeded generator's state (None when unseeded: nothing to continue)."""
+        with self._lock:
+            return None if self.seed is None else self._rng.getstate()
+
+    def restore(self, state: object) -> None:
+        if state is not None and self.seed is not None:
+            with self._lock:
+                self._rng.setstate(state)  # type: ignore[arg-type]
+
     def token(self, length: int, alphabet: str = _ALPHANUM) -> str:
         with self._lock:
             return "".join(self._rng.choice(alphabet) for _ in range(length))

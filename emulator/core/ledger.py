@@ -101,6 +101,21 @@ class Ledger:
             bal = self._balances[account_id] = Balance(Decimal(0), Decimal(0))
         return bal
 
+    @property
+    def sequence(self) -> int:
+        """How many entries were ever recorded: changes whenever the ledger does."""
+        return self._seq
+
+    def dump(self) -> tuple[Any, ...]:
+        with self._lock:
+            return dict(self._balances), dict(self._holds), dict(self._entries), self._seq
+
+    def restore(self, dumped: tuple[Any, ...]) -> None:
+        balances, holds, entries, seq = dumped
+        with self._lock:
+            self._balances, self._holds, self._seq = balances, holds, seq
+            self._entries = defaultdict(list, entries)
+
     def balance(self, account_id: str) -> Balance:
         with self._lock:
             bal = self._balance(account_id)

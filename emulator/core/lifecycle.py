@@ -122,6 +122,7 @@ class Lifecycle:
         self.tasks: dict[str, Task] = {}
         self._hooks: dict[str, StepHook] = {}
         self._lock = threading.RLock()
+        self.version = 0  # bumped by every change, so durable state knows when to write
 
     def on_step(self, vendor: str, hook: StepHook) -> None:
         """Register the vendor's side effects for a step (billing, webhooks)."""
@@ -130,6 +131,7 @@ class Lifecycle:
     def start(self, task: Task) -> Task:
         with self._lock:
             self.tasks[task.id] = task
+            self.version += 1
         self._schedule(task)
         self.catch_up(task)
         return task
@@ -148,6 +150,7 @@ class Lifecycle:
             while task.applied < len(task.steps) and task.steps[task.applied].at <= now:
                 step = task.steps[task.applied]
                 task.applied += 1
+                self.version += 1
                 hook = self._hooks.get(task.vendor)
                 if hook is None:
                     continue
@@ -174,12 +177,14 @@ class Lifecycle:
                 return kept[-1]
             step = Step(phase, now)
             task.steps = [*kept, step]
+            self.version += 1
             self.catch_up(task, now)
             return step
 
     def remove(self, task_id: str) -> None:
         with self._lock:
             self.tasks.pop(task_id, None)
+            self.version += 1
 
     def of_account(self, account_id: str) -> Iterator[Task]:
         return (t for t in list(self.tasks.values()) if t.account_id == account_id)
@@ -191,3 +196,9 @@ class Lifecycle:
     def reset(self) -> None:
         with self._lock:
             self.tasks.clear()
+            self.version += 1
+
+    def reschedule(self) -> None:
+        """Plan the remaining steps of every task again (after state was loaded from disk)."""
+        for task in list(self.tasks.values()):
+            self._schedule(task)

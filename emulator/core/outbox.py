@@ -80,6 +80,7 @@ class Outbox:
         self._lock = threading.Lock()
         self._client_factory = client_factory or (lambda: httpx.AsyncClient(follow_redirects=False))
         self._client: httpx.AsyncClient | None = None
+        self.version = 0  # bumped by every change, so durable state knows when to write
 
     def enqueue(self, *, vendor: str, account_id: str, ref: str | None, event: str, url: str,
                 body: bytes, headers: dict[str, str], retry_delays: tuple[float, ...],
@@ -93,6 +94,7 @@ class Outbox:
                             timeout, now)
         with self._lock:
             self.deliveries.append(delivery)
+            self.version += 1
         self._plan(delivery, 1, now)
         return delivery
 
@@ -103,6 +105,7 @@ class Outbox:
     async def _attempt(self, delivery: Delivery, number: int, planned_at: float) -> None:
         attempt = Attempt(number, planned_at)
         delivery.attempts.append(attempt)
+        self.version += 1
         if self._client is None:
             self._client = self._client_factory()
         started = time.perf_counter()
@@ -115,6 +118,7 @@ class Outbox:
         except httpx.HTTPError as exc:
             attempt.error = f"{type(exc).__name__}: {exc}"
         attempt.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        self.version += 1
         if attempt.status is not None and 200 <= attempt.status < 300:
             delivery.state = "delivered"
         elif number <= len(delivery.retry_delays):
@@ -130,3 +134,26 @@ class Outbox:
     def reset(self) -> None:
         with self._lock:
             self.deliveries.clear()
+            self.version += 1
+
+    def restore(self, deliveries: list[Delivery]) -> None:
+        """Take deliveries loaded from disk and plan what each still owes: an attempt cut short by
+        a stop runs again at its planned time; a failed one is retried on its schedule."""
+        with self._lock:
+            self.deliveries = deliveries
+            numbers = [int(d.id.removeprefix("whd_")) for d in deliveries if d.id.startswith("whd_")]
+            self._ids = itertools.count(max(numbers, default=0) + 1)
+        for delivery in deliveries:
+            if delivery.state != "pending":
+                continue
+            if not delivery.attempts:
+                self._plan(delivery, 1, delivery.created_at)
+                continue
+            last = delivery.attempts[-1]
+            if last.status is None and last.error is None:  # in flight when the server stopped
+                delivery.attempts.pop()
+                self._plan(delivery, last.number, last.planned_at)
+            elif last.number <= len(delivery.retry_delays):
+                self._plan(delivery, last.number + 1, last.planned_at + delivery.retry_delays[last.number - 1])
+            else:
+                delivery.state = "failed"

@@ -18,6 +18,7 @@ from .media import MediaInfo, MediaStore, served_name
 from .outbox import Outbox
 from .ratelimit import RateLimiter
 from .scheduler import Scheduler
+from .state import StateFile, uploads_dir
 from .uploads import UploadStore
 
 if TYPE_CHECKING:
@@ -57,14 +58,25 @@ class Emulator:
         self.limiter = RateLimiter()
         self.outbox = Outbox(self.clock, self.scheduler)
         self.media = MediaStore(self.ids, settings.media_dir)
-        self.uploads = UploadStore(self.ids, settings.upload_dir)
+        upload_dir = settings.upload_dir or (uploads_dir(settings.state) if settings.state else None)
+        self.uploads = UploadStore(self.ids, upload_dir)
         self.faults = Faults(settings.seed)
         self.journal = Journal(settings.journal_size, log_requests=settings.log_requests)
         self.vendors: dict[str, Vendor] = {v.name: v for v in vendors}
         for vendor in vendors:
             vendor.install(self)
         self.seeded: list[dict[str, Any]] = []
-        self._seed_accounts()
+        self.state = StateFile(settings.state) if settings.state else None
+        if self.state is not None and self.state.load(self):
+            for vendor in vendors:
+                vendor.restore(self)
+        else:
+            self._seed_accounts()
+            if self.state is not None:
+                self.state.checkpoint(self, force=True)
+        if self.state is not None:
+            state = self.state
+            self.scheduler.after_run = lambda: state.checkpoint(self)
 
     def _seed_accounts(self) -> None:
         self.seeded = [self.create_account(body["vendor"], dict(body)) for body in self.settings.accounts

@@ -43,6 +43,8 @@ class Scheduler:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
+        # Called after a run that did something (durable state writes a checkpoint there).
+        self.after_run: Callable[[], None] | None = None
 
     def at(self, when: float, action: Action, label: str = "") -> None:
         with self._lock:
@@ -83,6 +85,8 @@ class Scheduler:
             while True:
                 batch = self._pop_due(self.clock.now())
                 if not batch:
+                    if ran and self.after_run is not None:
+                        self.after_run()
                     return ran
                 waiting: list[Awaitable[None]] = []
                 for due in batch:

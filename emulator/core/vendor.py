@@ -114,6 +114,8 @@ class Vendor:
     # Requests per minute for a key when the vendor sets it by plan (0 = unlimited); None: a
     # key's own `rate_limit_rpm`, else `default_rpm`. A key's own figure always wins.
     rate_limit_for: Callable[[Emulator, Account, ApiKey], int] | None = None
+    # Rebuild what the vendor keeps beside the core's state after `--state` was loaded.
+    restore: Callable[[Emulator], None] = lambda emulator: None
     spec: Spec = field(init=False)
 
     def __post_init__(self) -> None:

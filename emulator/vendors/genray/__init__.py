@@ -102,4 +102,5 @@ def build() -> Vendor:
         install=install,
         account_extras=account_extras,
         rate_limit_for=rules.rate_limit_for,
+        restore=rules.restore_generations,
     )

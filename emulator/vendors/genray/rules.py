@@ -82,6 +82,17 @@ def next_generation_id(emulator: Emulator, task_id: str) -> int:
         return number
 
 
+def restore_generations(emulator: Emulator) -> None:
+    """Rebuild the numeric ids from the tasks after `--state` was loaded, so numbering goes on."""
+    st = state(emulator)
+    with st.lock:
+        found = {t.data["generation_id"]: t.id for t in emulator.lifecycle.tasks.values()
+                 if t.vendor == "genray" and "generation_id" in t.data}
+        st.by_generation = dict(found)
+        st.counter = itertools.count(max(found, default=0) + 1)
+        st.last_task = found[max(found)] if found else None
+
+
 def task_of_generation(emulator: Emulator, number: int) -> str | None:
     return state(emulator).by_generation.get(number)
 
