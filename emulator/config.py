@@ -13,6 +13,11 @@ environment, then the file, then the defaults).
 
     [vendors.genray]               # vendor settings (each vendor's fidelity notes list its own)
     default_plan = "advanced"
+    timing_scale = 0.1             # every vendor: its tasks take a tenth of the usual time
+
+    [[accounts]]                   # fixtures made at start and after every reset
+    vendor = "genray"
+    scenario = "fail"              # every request of this account acts out a scenario
 
     [[accounts]]                   # fixtures made at start and after every reset
     vendor = "genray"
@@ -33,6 +38,7 @@ from typing import Any
 
 from .core.errors import StartupError
 from .core.runtime import Settings
+from .core.scenarios import SCENARIOS
 
 ENV_PREFIX = "SEEDANCE_"
 CONFIG_ENV = "SEEDANCE_CONFIG"
@@ -142,6 +148,10 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
     accounts = document.get("accounts", [])
     if not isinstance(accounts, list) or not all(isinstance(a, dict) and a.get("vendor") for a in accounts):
         raise StartupError("config: each [[accounts]] entry needs a 'vendor'")
+    for account in accounts:
+        if "scenario" in account and account["scenario"] not in SCENARIOS:
+            raise StartupError(f"config [[accounts]]: scenario {account['scenario']!r} is not one of "
+                               f"{', '.join(sorted(SCENARIOS))}")
     settings = Settings(
         vendors=tuple(vendors), clock=values["clock"], speed=values["speed"], seed=values.get("seed"),
         start_time=values.get("start_time"), allow_http_callbacks=values.get("allow_http_callbacks", False),

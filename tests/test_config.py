@@ -139,3 +139,37 @@ def test_without_pinned_accounts_serve_makes_a_test_key_per_vendor() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
+
+
+def test_a_timing_profile_scales_a_vendors_tasks_and_an_account_can_pin_a_scenario(tmp_path: Path) -> None:
+    text = CONFIG.replace("some_setting = 3", "timing_scale = 0.5") + \
+        '\n[[accounts]]\nvendor = "perseworks"\ncredits = 100\napi_key = "sk-always-fails-0001"\nscenario = "fail"\n'
+    settings = resolve({"config": write(tmp_path, text)}, env={}, known_vendors=KNOWN).settings
+    settings.vendors = ("perseworks",)
+    video = {"model": "seedance-2.0-fast", "prompt": "p", "resolution": "720p", "durationSec": 4}
+    with serve_in_thread(settings) as running:
+        base = running.vendor_url("perseworks")
+        normal = httpx.post(f"{base}/video/generations", json=video,
+                            headers={"Authorization": "Bearer sk-pinned-for-ci-0001"}).json()
+        failing = httpx.post(f"{base}/video/generations", json=video,
+                             headers={"Authorization": "Bearer sk-always-fails-0001"}).json()
+        running.advance(21)  # half of 5 s queued + 20 s + 4 × 4 s running = 41 s → 20.5 s
+        status = {name: httpx.get(f"{base}/video/generations/{task['id']}",
+                                  headers={"Authorization": f"Bearer {key}"}).json()["status"]
+                  for name, task, key in (("normal", normal, "sk-pinned-for-ci-0001"),
+                                          ("failing", failing, "sk-always-fails-0001"))}
+        assert status == {"normal": "succeeded", "failing": "failed"}
+        with running.control() as control:
+            refused = control.post("/accounts", json={"vendor": "perseworks", "scenario": "nope"})
+            assert refused.status_code == 400
+
+
+@pytest.mark.parametrize("text", ["[vendors.perseworks]\ntiming_scale = 0\n",
+                                  "[vendors.perseworks]\ntiming_scale = 'x'\n",
+                                  "[[accounts]]\nvendor = 'perseworks'\nscenario = 'sometimes'\n"])
+def test_bad_profiles_and_scenarios_stop_the_start(tmp_path: Path, text: str) -> None:
+    with pytest.raises(StartupError):
+        settings = resolve({"config": write(tmp_path, text)}, env={}, known_vendors=KNOWN).settings
+        settings.vendors = ("perseworks",)
+        with serve_in_thread(settings):
+            pass

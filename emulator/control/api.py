@@ -128,6 +128,8 @@ def mount(emulator: Emulator) -> Mount:
         _string_list(body, "allowed_ips")
         if "api_key" in body and not isinstance(body["api_key"], str):
             raise ControlError(400, "'api_key' (a key to pin) must be a string")
+        if "scenario" in body and body["scenario"] not in SCENARIOS:
+            raise ControlError(400, f"'scenario' (the account's default) must be one of {sorted(SCENARIOS)}")
         try:
             return emulator.create_account(vendor, body)
         except ValueError as err:  # e.g. a malformed allowed_ips entry

@@ -123,12 +123,16 @@ class Lifecycle:
         self._hooks: dict[str, StepHook] = {}
         self._lock = threading.RLock()
         self.version = 0  # bumped by every change, so durable state knows when to write
+        self.time_scale: dict[str, float] = {}  # vendor → factor on every planned duration
 
     def on_step(self, vendor: str, hook: StepHook) -> None:
         """Register the vendor's side effects for a step (billing, webhooks)."""
         self._hooks[vendor] = hook
 
     def start(self, task: Task) -> Task:
+        scale = self.time_scale.get(task.vendor, 1.0)
+        if scale != 1.0:  # a timing profile from the settings: every phase of this vendor's tasks
+            task.steps = [Step(s.phase, task.created_at + (s.at - task.created_at) * scale) for s in task.steps]
         with self._lock:
             self.tasks[task.id] = task
             self.version += 1

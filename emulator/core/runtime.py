@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .accounts import Account, Accounts, ApiKey, KeyScopes
 from .clock import Clock, ClockMode
+from .errors import StartupError
 from .faults import Faults
 from .ids import IdFactory
 from .journal import Journal
@@ -46,6 +47,17 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _timing_scales(settings: Settings, vendors: list[str]) -> dict[str, float]:
+    """`[vendors.<name>] timing_scale = 0.1` in the config: that vendor's tasks take a tenth as long."""
+    scales = {}
+    for name in vendors:
+        raw = settings.extra.get(f"{name}.timing_scale", 1.0)
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw <= 1000:
+            raise StartupError(f"{name}.timing_scale must be a number above 0 (and at most 1000), not {raw!r}")
+        scales[name] = float(raw)
+    return scales
+
+
 class Emulator:
     def __init__(self, settings: Settings, vendors: list[Vendor]):
         self.settings = settings
@@ -55,6 +67,7 @@ class Emulator:
         self.ledger = Ledger()
         self.scheduler = Scheduler(self.clock)
         self.lifecycle = Lifecycle(self.clock, self.scheduler)
+        self.lifecycle.time_scale = _timing_scales(settings, [v.name for v in vendors])
         self.limiter = RateLimiter()
         self.outbox = Outbox(self.clock, self.scheduler)
         self.media = MediaStore(self.ids, settings.media_dir)

@@ -231,7 +231,8 @@ class Pipeline:
             body = await self._json_body(request, op)
         elif op.form_bodies and (op.body_required or request.headers.get("content-length", "0") != "0"):
             raise vendor.error("invalid", f"the request body must be {' or '.join(op.form_bodies)}")
-        scenario = request.headers.get(SCENARIO_HEADER)
+        # An account may carry a default scenario (pinned in a config or the control API).
+        scenario = request.headers.get(SCENARIO_HEADER) or (account.extras.get("scenario") if account else None)
         call = Call(emulator, vendor, op, request, key, account, body, params, scenario)
         return await handler(call)
 
