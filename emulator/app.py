@@ -15,7 +15,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import vendors as vendor_registry
 from .control import api as control
-from .core.journal import Entry
 from .core.runtime import Emulator, Settings
 from .core.vendor import ALL_METHODS, Pipeline, Vendor
 
@@ -88,10 +87,9 @@ class EmulatorApp(Starlette):
             return  # the journal is of what clients asked the vendors, not of test plumbing
         vendor, operation = scope.get("emulator.op") or (None, None)
         emulator = self.emulator
-        emulator.journal.record(Entry(
-            at=emulator.clock.now(), wall=time.time(), method=scope.get("method", ""), path=path, status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3), vendor=vendor, operation=operation,
-            key_id=scope.get("emulator.key"), faults=scope.get("emulator.faults", ()), dropped=dropped))
+        emulator.journal.record_fields(emulator.clock.now(), time.time(), scope.get("method", ""), path, status,
+                                       round((time.perf_counter() - started) * 1000, 3), vendor, operation,
+                                       scope.get("emulator.key"), scope.get("emulator.faults", ()), dropped)
 
 
 async def _drop_connection(send: Send) -> None:
