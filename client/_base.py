@@ -5,8 +5,10 @@ building, retries with exponential backoff that honour `Retry-After` / `retry-af
 mapping error responses to typed exceptions by the vendor's error code and the HTTP status,
 Server-Sent-Events decoding into typed stream iterators, and task polling with backoff.
 
-A vendor module (`perseworks.py`, later `seegen.py`, ...) only declares its base URL, how
-it authenticates, its error codes and its pydantic models, and wires resources on top.
+A vendor module (`perseworks.py`, `seegen.py`, ...) only declares its base URL and the
+environment variables that override it and the key, how it authenticates, its error codes and
+its pydantic models, and names its resources with `resource(...)`: the cores' constructors do
+the rest (resolve the key and URL, build the resources) once for every vendor.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import email.utils
 import inspect
 import json
 import math
+import os
 import random
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, overload
 
 import httpx
 import pydantic
@@ -54,9 +57,12 @@ __all__ = [
     "WaitTimeout",
     "apoll",
     "poll",
+    "resource",
+    "without_none",
 ]
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+ResourceT = TypeVar("ResourceT", bound="SyncAPIResource | AsyncAPIResource")
 T = TypeVar("T")
 Headers = Mapping[str, str]
 Timeout = float | httpx.Timeout
@@ -272,6 +278,11 @@ def should_retry(response: httpx.Response) -> bool:
     return response.status_code == 429 or response.status_code >= 500
 
 
+def without_none(**fields: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (not None): an optional field is left off the wire."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 def _status_of(value: object) -> str:
     return str(getattr(value, "status", None) or value)
 
@@ -425,22 +436,71 @@ class AsyncStream(_StreamBase[ModelT]):
 # --------------------------------------------------------------------------------------
 
 
+class resource(Generic[ResourceT]):
+    """Declares a resource of a client (or a sub-resource of a resource), built once per instance
+    by the core's constructor: `videos = resource(Videos)` makes `client.videos` a `Videos(client)`."""
+
+    def __init__(self, cls: Callable[[Any], ResourceT]) -> None:
+        self.cls = cls
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> ResourceT: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> Self | ResourceT:
+        if obj is None:
+            return self
+        raise AttributeError(f"{type(obj).__name__}.{self.name} is built by the constructor")
+
+
+def _attach_resources(owner: object, client: _ClientCore) -> None:
+    """Build every `resource(...)` the owner's class (or a base) declares, on `client`."""
+    for klass in reversed(type(owner).__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, resource):
+                owner.__dict__[name] = value.cls(client)
+
+
 class _ClientCore:
     """What the sync and async clients share: configuration, requests, errors, parsing."""
 
     # The vendor's error codes that name an error class regardless of the HTTP status.
     error_codes: ClassVar[Mapping[str, type[APIStatusError]]] = {}
     user_agent: ClassVar[str] = "seedance-emulator-client/0.1"
+    # Where a vendor client finds its key and base URL when the caller gives none.
+    api_key_env: ClassVar[str | None] = None
+    base_url_env: ClassVar[str | None] = None
+    default_base_url: ClassVar[str | None] = None
 
-    def __init__(self, *, api_key: str, base_url: str, timeout: Timeout, max_retries: int,
+    def __init__(self, *, api_key: str | None, base_url: str | None, timeout: Timeout, max_retries: int,
                  default_headers: Headers | None = None) -> None:
+        self.api_key, base_url = self._resolve(api_key, base_url)
         if max_retries < 0:
             raise ValueError("max_retries must be ≥ 0")
-        self.api_key = api_key
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
         self._default_headers = dict(default_headers or {})
+
+    @classmethod
+    def _resolve(cls, api_key: str | None, base_url: str | None) -> tuple[str, str]:
+        """The key (argument, then `$api_key_env`) and base URL (argument, `$base_url_env`, default)."""
+        if api_key is None and cls.api_key_env is not None:
+            api_key = os.environ.get(cls.api_key_env)
+        if not api_key:
+            where = f" or set {cls.api_key_env}" if cls.api_key_env is not None else ""
+            raise APIError(f"no API key: pass api_key={where}")
+        base_url = base_url or (os.environ.get(cls.base_url_env) if cls.base_url_env is not None else None)
+        base_url = base_url or cls.default_base_url
+        if not base_url:
+            raise APIError("no base URL: pass base_url=")
+        return api_key, base_url
 
     # -- vendor hooks ----------------------------------------------------------------------
 
@@ -494,14 +554,16 @@ class _ClientCore:
 class SyncAPIClient(_ClientCore):
     """A synchronous client core on an `httpx.Client` (yours, or one it owns and closes)."""
 
-    def __init__(self, *, api_key: str, base_url: str, timeout: Timeout | None, max_retries: int,
-                 http_client: httpx.Client | None, default_headers: Headers | None = None) -> None:
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: Timeout | None = None,
+                 max_retries: int = DEFAULT_MAX_RETRIES, http_client: httpx.Client | None = None,
+                 default_headers: Headers | None = None) -> None:
         if timeout is None:
             timeout = http_client.timeout if http_client is not None else DEFAULT_TIMEOUT
         super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
                          default_headers=default_headers)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+        _attach_resources(self, self)
 
     @property
     def http_client(self) -> httpx.Client:
@@ -568,14 +630,16 @@ class SyncAPIClient(_ClientCore):
 class AsyncAPIClient(_ClientCore):
     """The async twin of `SyncAPIClient`, on an `httpx.AsyncClient`."""
 
-    def __init__(self, *, api_key: str, base_url: str, timeout: Timeout | None, max_retries: int,
-                 http_client: httpx.AsyncClient | None, default_headers: Headers | None = None) -> None:
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: Timeout | None = None,
+                 max_retries: int = DEFAULT_MAX_RETRIES, http_client: httpx.AsyncClient | None = None,
+                 default_headers: Headers | None = None) -> None:
         if timeout is None:
             timeout = http_client.timeout if http_client is not None else DEFAULT_TIMEOUT
         super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
                          default_headers=default_headers)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.AsyncClient(timeout=timeout)
+        _attach_resources(self, self)
 
     @property
     def http_client(self) -> httpx.AsyncClient:
@@ -642,11 +706,13 @@ class AsyncAPIClient(_ClientCore):
 class SyncAPIResource:
     def __init__(self, client: SyncAPIClient) -> None:
         self._client = client
+        _attach_resources(self, client)
 
 
 class AsyncAPIResource:
     def __init__(self, client: AsyncAPIClient) -> None:
         self._client = client
+        _attach_resources(self, client)
 
 
 # --------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import hmac
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -47,7 +47,8 @@ from ._base import (
     RateLimitError,
     SyncAPIClient,
     SyncAPIResource,
-    Timeout,
+    resource,
+    without_none,
 )
 
 __all__ = [
@@ -325,10 +326,6 @@ def parse_webhook(payload_body: bytes, signature_header: str | None, webhook_sec
 # --------------------------------------------------------------------------------------
 
 
-def _without_none(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
 def _merge(body: dict[str, Any], extra_body: Mapping[str, Any] | None) -> dict[str, Any]:
     return {**body, **(extra_body or {})}
 
@@ -356,29 +353,26 @@ def _upload_request(file: FileInput, filename: str | None, content_type: str | N
     return request.read(), {"Content-Type": request.headers["Content-Type"]}
 
 
-def _resolve(api_key: str | None, base_url: str | None) -> tuple[str, str]:
-    api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    if not api_key:
-        raise GenrayError(f"no API key: pass api_key= or set {API_KEY_ENV}")
-    return api_key, base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+class _GenrayClient:
+    """What `Genray` and `AsyncGenray` share: where the key and URL come from, the error codes and
+    their body, and webhook verification."""
 
+    api_key_env = API_KEY_ENV
+    base_url_env = BASE_URL_ENV
+    default_base_url = DEFAULT_BASE_URL
+    error_codes = ERROR_CODES
+    user_agent = "seedance-emulator-client/0.1 genray"
 
-class _GenrayCore:
-    error_codes: ClassVar[Mapping[str, type[APIStatusError]]] = ERROR_CODES
-    user_agent: ClassVar[str] = "seedance-emulator-client/0.1 genray"
+    verify_webhook = staticmethod(verify_webhook)
+    parse_webhook = staticmethod(parse_webhook)
 
     def parse_error(self, body: object, fallback: str) -> ErrorInfo:
         """`{"detail": {"error": <code>, "message": ..., "field": ...}}`."""
         detail = body.get("detail") if isinstance(body, dict) else None
         if isinstance(detail, dict):
-            field = detail.get("field")
-            return ErrorInfo(str(detail.get("message") or fallback), _str(detail.get("error")),
-                             None if field is None else str(field))
+            return ErrorInfo(str(detail.get("message") or fallback), _base._str_or_none(detail.get("error")),
+                             _base._str_or_none(detail.get("field")))
         return _base.parse_error_body(body, fallback)
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 # --------------------------------------------------------------------------------------
@@ -394,7 +388,7 @@ class Videos(SyncAPIResource):
                webhook_url: str | None = None, extra_headers: Mapping[str, str] | None = None,
                extra_body: Mapping[str, Any] | None = None) -> VideoJob:
         """POST /api/v1/videos: the cost is charged now and refunded if the job fails."""
-        body = _without_none(prompt=prompt, model=model, duration=duration, aspect_ratio=aspect_ratio,
+        body = without_none(prompt=prompt, model=model, duration=duration, aspect_ratio=aspect_ratio,
                              first_frame_url=first_frame_url, end_frame_url=end_frame_url,
                              reference_images=reference_images, reference_videos=reference_videos,
                              reference_audios=reference_audios, webhook_url=webhook_url)
@@ -407,7 +401,7 @@ class Videos(SyncAPIResource):
                     webhook_url: str | None = None, extra_headers: Mapping[str, str] | None = None,
                     extra_body: Mapping[str, Any] | None = None) -> VideoJob:
         """POST /api/v1/videos/from-person (default aspect ratio 9:16; `total_cost`)."""
-        body = _without_none(person_image_url=person_image_url, prompt=prompt, duration=duration,
+        body = without_none(person_image_url=person_image_url, prompt=prompt, duration=duration,
                              aspect_ratio=aspect_ratio, model=model, clothing_details=clothing_details,
                              extra_reference_images=extra_reference_images, webhook_url=webhook_url)
         return self._client.post("/api/v1/videos/from-person", cast_to=VideoJob, body=_merge(body, extra_body),
@@ -451,7 +445,7 @@ class Keys(SyncAPIResource):
                extra_headers: Mapping[str, str] | None = None) -> CreatedApiKey:
         """POST /api/keys: the key and its webhook secret are in this answer only."""
         return self._client.post("/api/keys", cast_to=CreatedApiKey,
-                                 body=_without_none(name=name, webhook_url=webhook_url), headers=extra_headers)
+                                 body=without_none(name=name, webhook_url=webhook_url), headers=extra_headers)
 
     def list(self, *, extra_headers: Mapping[str, str] | None = None) -> KeyList:
         return self._client.get("/api/keys", cast_to=KeyList, headers=extra_headers)
@@ -460,28 +454,14 @@ class Keys(SyncAPIResource):
         return self._client.request("DELETE", f"/api/keys/{key_id}", cast_to=RevokedApiKey, headers=extra_headers)
 
 
-class Genray(_GenrayCore, SyncAPIClient):
+class Genray(_GenrayClient, SyncAPIClient):
     """Synchronous Genray client. `api_key` defaults to $GENRAY_API_KEY, `base_url` to
     $GENRAY_BASE_URL, then https://genray.ai (the emulator: http://127.0.0.1:8000/genray)."""
 
-    videos: Videos
-    uploads: Uploads
-    account: Account
-    keys: Keys
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: Timeout | None = None,
-                 max_retries: int = _base.DEFAULT_MAX_RETRIES, http_client: httpx.Client | None = None,
-                 default_headers: Mapping[str, str] | None = None) -> None:
-        api_key, base_url = _resolve(api_key, base_url)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                         http_client=http_client, default_headers=default_headers)
-        self.videos = Videos(self)
-        self.uploads = Uploads(self)
-        self.account = Account(self)
-        self.keys = Keys(self)
-
-    verify_webhook = staticmethod(verify_webhook)
-    parse_webhook = staticmethod(parse_webhook)
+    videos = resource(Videos)
+    uploads = resource(Uploads)
+    account = resource(Account)
+    keys = resource(Keys)
 
 
 # --------------------------------------------------------------------------------------
@@ -496,7 +476,7 @@ class AsyncVideos(AsyncAPIResource):
                      reference_videos: list[str] | None = None, reference_audios: list[str] | None = None,
                      webhook_url: str | None = None, extra_headers: Mapping[str, str] | None = None,
                      extra_body: Mapping[str, Any] | None = None) -> VideoJob:
-        body = _without_none(prompt=prompt, model=model, duration=duration, aspect_ratio=aspect_ratio,
+        body = without_none(prompt=prompt, model=model, duration=duration, aspect_ratio=aspect_ratio,
                              first_frame_url=first_frame_url, end_frame_url=end_frame_url,
                              reference_images=reference_images, reference_videos=reference_videos,
                              reference_audios=reference_audios, webhook_url=webhook_url)
@@ -508,7 +488,7 @@ class AsyncVideos(AsyncAPIResource):
                           clothing_details: str | None = None, extra_reference_images: list[str] | None = None,
                           webhook_url: str | None = None, extra_headers: Mapping[str, str] | None = None,
                           extra_body: Mapping[str, Any] | None = None) -> VideoJob:
-        body = _without_none(person_image_url=person_image_url, prompt=prompt, duration=duration,
+        body = without_none(person_image_url=person_image_url, prompt=prompt, duration=duration,
                              aspect_ratio=aspect_ratio, model=model, clothing_details=clothing_details,
                              extra_reference_images=extra_reference_images, webhook_url=webhook_url)
         return await self._client.post("/api/v1/videos/from-person", cast_to=VideoJob,
@@ -547,7 +527,7 @@ class AsyncKeys(AsyncAPIResource):
     async def create(self, *, name: str | None = None, webhook_url: str | None = None,
                      extra_headers: Mapping[str, str] | None = None) -> CreatedApiKey:
         return await self._client.post("/api/keys", cast_to=CreatedApiKey,
-                                       body=_without_none(name=name, webhook_url=webhook_url), headers=extra_headers)
+                                       body=without_none(name=name, webhook_url=webhook_url), headers=extra_headers)
 
     async def list(self, *, extra_headers: Mapping[str, str] | None = None) -> KeyList:
         return await self._client.get("/api/keys", cast_to=KeyList, headers=extra_headers)
@@ -557,24 +537,10 @@ class AsyncKeys(AsyncAPIResource):
                                           headers=extra_headers)
 
 
-class AsyncGenray(_GenrayCore, AsyncAPIClient):
+class AsyncGenray(_GenrayClient, AsyncAPIClient):
     """Asynchronous Genray client; the same surface as `Genray`, awaited."""
 
-    videos: AsyncVideos
-    uploads: AsyncUploads
-    account: AsyncAccount
-    keys: AsyncKeys
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: Timeout | None = None,
-                 max_retries: int = _base.DEFAULT_MAX_RETRIES, http_client: httpx.AsyncClient | None = None,
-                 default_headers: Mapping[str, str] | None = None) -> None:
-        api_key, base_url = _resolve(api_key, base_url)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                         http_client=http_client, default_headers=default_headers)
-        self.videos = AsyncVideos(self)
-        self.uploads = AsyncUploads(self)
-        self.account = AsyncAccount(self)
-        self.keys = AsyncKeys(self)
-
-    verify_webhook = staticmethod(verify_webhook)
-    parse_webhook = staticmethod(parse_webhook)
+    videos = resource(AsyncVideos)
+    uploads = resource(AsyncUploads)
+    account = resource(AsyncAccount)
+    keys = resource(AsyncKeys)

@@ -16,11 +16,9 @@ openapi/perseworks.yaml; tests/test_client_models.py keeps the two in step.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal, overload
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from . import _base
@@ -42,6 +40,8 @@ from ._base import (
     SyncAPIResource,
     Timeout,
     UpstreamError,
+    resource,
+    without_none,
 )
 
 __all__ = [
@@ -210,13 +210,9 @@ class ChatCompletionChunk(_Model):
     usage: Usage | None = None  # the last chunk's, with stream_options.include_usage
 
 
-def _without_none(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
 def _video_body(model: str, prompt: str, resolution: str, duration_sec: int, aspect_ratio: str | None,
                 image: str | None, extra_body: Mapping[str, Any] | None) -> dict[str, Any]:
-    body = _without_none(model=model, prompt=prompt, resolution=resolution, durationSec=duration_sec,
+    body = without_none(model=model, prompt=prompt, resolution=resolution, durationSec=duration_sec,
                          aspectRatio=aspect_ratio, image=image)
     return {**body, **(extra_body or {})}
 
@@ -226,15 +222,18 @@ def _chat_body(model: str, messages: Iterable[Mapping[str, Any]], stream: bool,
     body: dict[str, Any] = {"model": model, "messages": [dict(m) for m in messages]}
     if stream:
         body["stream"] = True
-    body.update(_without_none(**options))
+    body.update(without_none(**options))
     return {**body, **(extra_body or {})}
 
 
-def _resolve(api_key: str | None, base_url: str | None) -> tuple[str, str]:
-    api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    if not api_key:
-        raise PerseworksError(f"no API key: pass api_key= or set {API_KEY_ENV}")
-    return api_key, base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+class _PerseworksClient:
+    """What `Perseworks` and `AsyncPerseworks` share: where the key and URL come from, the error codes."""
+
+    api_key_env = API_KEY_ENV
+    base_url_env = BASE_URL_ENV
+    default_base_url = DEFAULT_BASE_URL
+    error_codes = ERROR_CODES
+    user_agent = "seedance-emulator-client/0.1 perseworks"
 
 
 # --------------------------------------------------------------------------------------
@@ -309,31 +308,16 @@ class Completions(SyncAPIResource):
 
 
 class Chat(SyncAPIResource):
-    def __init__(self, client: SyncAPIClient) -> None:
-        super().__init__(client)
-        self.completions = Completions(client)
+    completions = resource(Completions)
 
 
-class Perseworks(SyncAPIClient):
+class Perseworks(_PerseworksClient, SyncAPIClient):
     """Synchronous Perseworks client. `api_key` defaults to $PERSEWORKS_API_KEY, `base_url` to
     $PERSEWORKS_BASE_URL, then the documented https://api.perseworks.hk/v1."""
 
-    error_codes = ERROR_CODES
-    user_agent = "seedance-emulator-client/0.1 perseworks"
-
-    models: Models
-    videos: Videos
-    chat: Chat
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: Timeout | None = None,
-                 max_retries: int = _base.DEFAULT_MAX_RETRIES, http_client: httpx.Client | None = None,
-                 default_headers: Mapping[str, str] | None = None) -> None:
-        api_key, base_url = _resolve(api_key, base_url)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                         http_client=http_client, default_headers=default_headers)
-        self.models = Models(self)
-        self.videos = Videos(self)
-        self.chat = Chat(self)
+    models = resource(Models)
+    videos = resource(Videos)
+    chat = resource(Chat)
 
 
 # --------------------------------------------------------------------------------------
@@ -403,27 +387,12 @@ class AsyncCompletions(AsyncAPIResource):
 
 
 class AsyncChat(AsyncAPIResource):
-    def __init__(self, client: AsyncAPIClient) -> None:
-        super().__init__(client)
-        self.completions = AsyncCompletions(client)
+    completions = resource(AsyncCompletions)
 
 
-class AsyncPerseworks(AsyncAPIClient):
+class AsyncPerseworks(_PerseworksClient, AsyncAPIClient):
     """Asynchronous Perseworks client; the same surface as `Perseworks`, awaited."""
 
-    error_codes = ERROR_CODES
-    user_agent = "seedance-emulator-client/0.1 perseworks"
-
-    models: AsyncModels
-    videos: AsyncVideos
-    chat: AsyncChat
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: Timeout | None = None,
-                 max_retries: int = _base.DEFAULT_MAX_RETRIES, http_client: httpx.AsyncClient | None = None,
-                 default_headers: Mapping[str, str] | None = None) -> None:
-        api_key, base_url = _resolve(api_key, base_url)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                         http_client=http_client, default_headers=default_headers)
-        self.models = AsyncModels(self)
-        self.videos = AsyncVideos(self)
-        self.chat = AsyncChat(self)
+    models = resource(AsyncModels)
+    videos = resource(AsyncVideos)
+    chat = resource(AsyncChat)

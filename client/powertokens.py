@@ -20,7 +20,6 @@ errors are the package's typed errors, chosen by the Ark error code.
 
 from __future__ import annotations
 
-import os
 import pathlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import IO, Any, Literal
@@ -45,6 +44,8 @@ from ._base import (
     SyncAPIClient,
     SyncAPIResource,
     Timeout,
+    resource,
+    without_none,
 )
 
 __all__ = [
@@ -205,10 +206,6 @@ class AssetJob(_Model):
 # --------------------------------------------------------------------------------------
 
 
-def _without_none(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
 def _list_path(page_num: int | None, page_size: int | None, status: str | None, task_ids: Iterable[str] | None,
                model: str | None, service_tier: str | None) -> str:
     query: list[tuple[str, Any]] = [(k, v) for k, v in (("page_num", page_num), ("page_size", page_size),
@@ -227,19 +224,19 @@ def _multipart(file: FileInput, filename: str | None, group_id: str | None) -> t
     else:
         data, name = file.read(), filename or pathlib.Path(str(getattr(file, "name", "upload"))).name
     request = httpx.Request("POST", "http://multipart.invalid/", files={"file": (name, data)},
-                            data=_without_none({"group_id": group_id}))
+                            data=without_none(group_id=group_id))
     return request.read(), request.headers["content-type"]
 
 
-def _resolve(api_key: str | None, base_url: str | None) -> tuple[str, str]:
-    api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    if not api_key:
-        raise PowerTokensError(f"no API key: pass api_key= or set {API_KEY_ENV}")
-    return api_key, base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+class _PowerTokensClient:
+    """What `PowerTokens` and `AsyncPowerTokens` share: where the key and URL come from, the error
+    codes, and "Authorization: <YOUR_API_KEY>" (raw) as the guide shows; `bearer=True` sends `Bearer <key>`."""
 
-
-class _PowerTokensAuth:
-    """"Authorization: <YOUR_API_KEY>" (raw) as the guide shows; `bearer=True` sends `Bearer <key>`."""
+    api_key_env = API_KEY_ENV
+    base_url_env = BASE_URL_ENV
+    default_base_url = DEFAULT_BASE_URL
+    error_codes = ERROR_CODES
+    user_agent = "seedance-emulator-client/0.1 powertokens"
 
     api_key: str
     bearer: bool
@@ -264,11 +261,11 @@ class Tasks(SyncAPIResource):
                seed: int | None = None, camera_fixed: bool | None = None, watermark: bool | None = None,
                extra_headers: Mapping[str, str] | None = None, extra_body: Mapping[str, Any] | None = None,
                timeout: Timeout | None = None) -> TaskId:
-        body = {"model": model, "content": [dict(c) for c in content], **_without_none(dict(
+        body = {"model": model, "content": [dict(c) for c in content], **without_none(
             callback_url=callback_url, return_last_frame=return_last_frame, service_tier=service_tier,
             execution_expires_after=execution_expires_after, generate_audio=generate_audio, draft=draft,
             safety_identifier=safety_identifier, priority=priority, resolution=resolution, ratio=ratio,
-            duration=duration, seed=seed, camera_fixed=camera_fixed, watermark=watermark)), **(extra_body or {})}
+            duration=duration, seed=seed, camera_fixed=camera_fixed, watermark=watermark), **(extra_body or {})}
         return self._client.post(TASKS_PATH, cast_to=TaskId, body=body, headers=extra_headers, timeout=timeout)
 
     def get(self, task_id: str, *, extra_headers: Mapping[str, str] | None = None) -> Task:
@@ -298,7 +295,7 @@ def _video_body(**fields: Any) -> dict[str, Any]:
         fields["media"] = [dict(m) for m in media]
     if isinstance(fields.get("seconds"), int):
         fields["seconds"] = str(fields["seconds"])
-    return {**_without_none(fields), **extra}
+    return {**without_none(**fields), **extra}
 
 
 class Videos(SyncAPIResource):
@@ -355,27 +352,20 @@ class Assets(SyncAPIResource):
         return job.data.asset_id
 
 
-class PowerTokens(_PowerTokensAuth, SyncAPIClient):
+class PowerTokens(_PowerTokensClient, SyncAPIClient):
     """Synchronous PowerTokens client. `api_key` defaults to $POWERTOKENS_API_KEY, `base_url` to
     $POWERTOKENS_BASE_URL, then the documented https://api.powertokens.ai."""
 
-    error_codes = ERROR_CODES
-    user_agent = "seedance-emulator-client/0.1 powertokens"
-
-    tasks: Tasks
-    videos: Videos
-    assets: Assets
+    tasks = resource(Tasks)
+    videos = resource(Videos)
+    assets = resource(Assets)
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None, *, bearer: bool = False,
                  timeout: Timeout | None = None, max_retries: int = _base.DEFAULT_MAX_RETRIES,
                  http_client: httpx.Client | None = None, default_headers: Mapping[str, str] | None = None) -> None:
-        api_key, base_url = _resolve(api_key, base_url)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                         http_client=http_client, default_headers=default_headers)
         self.bearer = bearer
-        self.tasks = Tasks(self)
-        self.videos = Videos(self)
-        self.assets = Assets(self)
+        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, http_client=http_client,
+                         default_headers=default_headers)
 
 
 # --------------------------------------------------------------------------------------
@@ -388,7 +378,7 @@ class AsyncTasks(AsyncAPIResource):
         """As `Tasks.create` (same keyword arguments)."""
         extra_headers, extra_body = params.pop("extra_headers", None), params.pop("extra_body", None)
         timeout = params.pop("timeout", None)
-        body = {"model": model, "content": [dict(c) for c in content], **_without_none(params), **(extra_body or {})}
+        body = {"model": model, "content": [dict(c) for c in content], **without_none(**params), **(extra_body or {})}
         return await self._client.post(TASKS_PATH, cast_to=TaskId, body=body, headers=extra_headers, timeout=timeout)
 
     async def get(self, task_id: str, *, extra_headers: Mapping[str, str] | None = None) -> Task:
@@ -447,24 +437,17 @@ class AsyncAssets(AsyncAPIResource):
                                  poll_interval=poll_interval, max_interval=max_interval, on_poll=on_poll)
 
 
-class AsyncPowerTokens(_PowerTokensAuth, AsyncAPIClient):
+class AsyncPowerTokens(_PowerTokensClient, AsyncAPIClient):
     """Asynchronous PowerTokens client; the same surface as `PowerTokens`, awaited."""
 
-    error_codes = ERROR_CODES
-    user_agent = "seedance-emulator-client/0.1 powertokens"
-
-    tasks: AsyncTasks
-    videos: AsyncVideos
-    assets: AsyncAssets
+    tasks = resource(AsyncTasks)
+    videos = resource(AsyncVideos)
+    assets = resource(AsyncAssets)
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None, *, bearer: bool = False,
                  timeout: Timeout | None = None, max_retries: int = _base.DEFAULT_MAX_RETRIES,
                  http_client: httpx.AsyncClient | None = None,
                  default_headers: Mapping[str, str] | None = None) -> None:
-        api_key, base_url = _resolve(api_key, base_url)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                         http_client=http_client, default_headers=default_headers)
         self.bearer = bearer
-        self.tasks = AsyncTasks(self)
-        self.videos = AsyncVideos(self)
-        self.assets = AsyncAssets(self)
+        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, http_client=http_client,
+                         default_headers=default_headers)

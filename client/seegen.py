@@ -17,7 +17,6 @@ snake_case (`task_id`, `credits_used`), the wire is camelCase.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -40,7 +39,8 @@ from ._base import (
     RateLimitError,
     SyncAPIClient,
     SyncAPIResource,
-    Timeout,
+    resource,
+    without_none,
 )
 
 __all__ = [
@@ -183,10 +183,6 @@ class AssetList(_Model):
     next_cursor: int | None
 
 
-def _without_none(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
 def _task_body(model: str, *, call_back_url: str | None, extra_inputs: Mapping[str, Any] | None,
                extra_body: Mapping[str, Any] | None, **inputs: Any) -> dict[str, Any]:
     wire = {to_camel(k): (list(v) if isinstance(v, tuple) else v) for k, v in inputs.items() if v is not None}
@@ -202,12 +198,12 @@ def _upscale_body(url: str | None, r2_url: str | None, target_resolution: str, c
         raise ValueError("give exactly one of url= (a https URL) or r2_url= (an uploaded file)")
     source = {"type": "url", "url": url} if url is not None else {"type": "uploadId", "r2Url": r2_url}
     body = {"source": source, "targetResolution": target_resolution,
-            **_without_none(callBackUrl=call_back_url)}
+            **without_none(callBackUrl=call_back_url)}
     return {**body, **(extra_body or {})}
 
 
 def _list_path(type: str | None, status: str | None, cursor: int | None, limit: int | None) -> str:
-    query = httpx.QueryParams(_without_none(type=type, status=status, cursor=cursor, limit=limit))
+    query = httpx.QueryParams(without_none(type=type, status=status, cursor=cursor, limit=limit))
     return f"/assets/list?{query}" if query else "/assets/list"
 
 
@@ -215,11 +211,14 @@ def _query(path: str, **params: Any) -> str:
     return f"{path}?{httpx.QueryParams(params)}"
 
 
-def _resolve(api_key: str | None, base_url: str | None) -> tuple[str, str]:
-    api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    if not api_key:
-        raise SeeGenError(f"no API key: pass api_key= or set {API_KEY_ENV}")
-    return api_key, base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+class _SeeGenClient:
+    """What `SeeGen` and `AsyncSeeGen` share: where the key and URL come from, the error codes."""
+
+    api_key_env = API_KEY_ENV
+    base_url_env = BASE_URL_ENV
+    default_base_url = DEFAULT_BASE_URL
+    error_codes = ERROR_CODES
+    user_agent = "seedance-emulator-client/0.1 seegen"
 
 
 Strs = Sequence[str]
@@ -290,7 +289,7 @@ class Assets(SyncAPIResource):
                extra_body: Mapping[str, Any] | None = None,
                extra_headers: Mapping[str, str] | None = None) -> Asset:
         """POST /assets/upload: submit a publicly accessible URL for review."""
-        body = {"url": url, "type": type, **_without_none(name=name), **(extra_body or {})}
+        body = {"url": url, "type": type, **without_none(name=name), **(extra_body or {})}
         return self._client.post("/assets/upload", cast_to=Asset, body=body, headers=extra_headers)
 
     def status(self, asset_id: int | str, *, extra_headers: Mapping[str, str] | None = None) -> Asset:
@@ -309,28 +308,14 @@ class Assets(SyncAPIResource):
                           poll_interval=poll_interval, max_interval=max_interval, on_poll=on_poll)
 
 
-class SeeGen(SyncAPIClient):
+class SeeGen(_SeeGenClient, SyncAPIClient):
     """Synchronous SeeGen client. `api_key` defaults to $SEEGEN_API_KEY, `base_url` to
     $SEEGEN_BASE_URL, then the documented https://seegen.ai/api/v1."""
 
-    error_codes = ERROR_CODES
-    user_agent = "seedance-emulator-client/0.1 seegen"
-
-    jobs: Jobs
-    account: Account
-    upscale: Upscale
-    assets: Assets
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: Timeout | None = None,
-                 max_retries: int = _base.DEFAULT_MAX_RETRIES, http_client: httpx.Client | None = None,
-                 default_headers: Mapping[str, str] | None = None) -> None:
-        api_key, base_url = _resolve(api_key, base_url)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                         http_client=http_client, default_headers=default_headers)
-        self.jobs = Jobs(self)
-        self.account = Account(self)
-        self.upscale = Upscale(self)
-        self.assets = Assets(self)
+    jobs = resource(Jobs)
+    account = resource(Account)
+    upscale = resource(Upscale)
+    assets = resource(Assets)
 
 
 # --------------------------------------------------------------------------------------
@@ -396,7 +381,7 @@ class AsyncAssets(AsyncAPIResource):
     async def upload(self, *, url: str, type: AssetType | str, name: str | None = None,
                      extra_body: Mapping[str, Any] | None = None,
                      extra_headers: Mapping[str, str] | None = None) -> Asset:
-        body = {"url": url, "type": type, **_without_none(name=name), **(extra_body or {})}
+        body = {"url": url, "type": type, **without_none(name=name), **(extra_body or {})}
         return await self._client.post("/assets/upload", cast_to=Asset, body=body, headers=extra_headers)
 
     async def status(self, asset_id: int | str, *, extra_headers: Mapping[str, str] | None = None) -> Asset:
@@ -416,24 +401,10 @@ class AsyncAssets(AsyncAPIResource):
                                  poll_interval=poll_interval, max_interval=max_interval, on_poll=on_poll)
 
 
-class AsyncSeeGen(AsyncAPIClient):
+class AsyncSeeGen(_SeeGenClient, AsyncAPIClient):
     """Asynchronous SeeGen client; the same surface as `SeeGen`, awaited."""
 
-    error_codes = ERROR_CODES
-    user_agent = "seedance-emulator-client/0.1 seegen"
-
-    jobs: AsyncJobs
-    account: AsyncAccount
-    upscale: AsyncUpscale
-    assets: AsyncAssets
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: Timeout | None = None,
-                 max_retries: int = _base.DEFAULT_MAX_RETRIES, http_client: httpx.AsyncClient | None = None,
-                 default_headers: Mapping[str, str] | None = None) -> None:
-        api_key, base_url = _resolve(api_key, base_url)
-        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                         http_client=http_client, default_headers=default_headers)
-        self.jobs = AsyncJobs(self)
-        self.account = AsyncAccount(self)
-        self.upscale = AsyncUpscale(self)
-        self.assets = AsyncAssets(self)
+    jobs = resource(AsyncJobs)
+    account = resource(AsyncAccount)
+    upscale = resource(AsyncUpscale)
+    assets = resource(AsyncAssets)

@@ -4,20 +4,26 @@ control API (accounts, ledger, clock).
 
 Each vendor's suite lives in `contracts/<vendor>/`, with the document's facts as data in its
 own `_support.py` (transcribed from ../shared/vendor-docs, never from the emulator's code),
-its clients in its `conftest.py`, and a session `target` fixture made by `make_target`.
+and its `conftest.py` made thin by `vendor_fixtures` (the target and the spec-checked clients,
+the same for every vendor), `fresh_account` and `wait_options`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from client._base import AsyncAPIClient, SyncAPIClient
+from emulator.testing import SpecCheck
+
+HTTP_TIMEOUT = 60.0  # seconds, for one request of a suite's clients
 
 # -- the target -----------------------------------------------------------------------
 
@@ -222,3 +228,113 @@ def async_hook(check: Callable[[httpx.Response], None]) -> Callable[[httpx.Respo
         check(response)
 
     return hook
+
+
+# -- the suites' clients --------------------------------------------------------------
+
+
+def bearer(api_key: str) -> dict[str, str]:
+    """`Authorization: Bearer <key>`."""
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def raw_key(api_key: str) -> dict[str, str]:
+    """`Authorization: <key>`, the key alone (PowerTokens)."""
+    return {"Authorization": api_key}
+
+
+def fresh_account(target: Target, control: Control | None, **body: Any) -> Account:
+    """On an emulator, a fresh account made with `body` (credits, plan, …); on a live target, the
+    given key (the test is skipped without one)."""
+    if control is not None:
+        return control.create_account(**body)
+    if not target.api_key:
+        pytest.skip(f"a live target needs {option_names(target.vendor)[1]} (or {env_names(target.vendor)[1]})")
+    return Account(api_key=target.api_key)
+
+
+def wait_options(control: Control | None, step_seconds: float, *, timeout: float, poll_interval: float,
+                 max_interval: float) -> dict[str, Any]:
+    """The keyword arguments of a client's `wait(...)`: on an emulator, poll at once and move its
+    clock `step_seconds` after each poll (within 60 s of waiting); live, the given real timings."""
+    if control is not None:
+        return {"timeout": 60, "poll_interval": 0, "max_interval": 0,
+                "on_poll": lambda _: control.advance(step_seconds)}
+    return {"timeout": timeout, "poll_interval": poll_interval, "max_interval": max_interval}
+
+
+class VendorFixtures(NamedTuple):
+    """The fixtures every vendor suite has, made by `vendor_fixtures`; a conftest binds them to
+    module names (which pytest uses as the fixture names): `target, spec_check, ... = fixtures`."""
+
+    target: Callable[..., Target]
+    spec_check: Callable[..., SpecCheck]
+    make_client: Callable[..., Iterator[Callable[..., SyncAPIClient]]]
+    client: Callable[..., SyncAPIClient]
+    aclient: Callable[..., AsyncIterator[AsyncAPIClient]]
+    raw: Callable[..., Iterator[httpx.Client]]
+
+
+def vendor_fixtures(vendor: str, sync_client: Callable[..., SyncAPIClient], async_client: Callable[..., AsyncAPIClient],
+                    *, auth: Callable[[str], dict[str, str]] = bearer) -> VendorFixtures:
+    """`vendor`'s target and spec-checked clients, on the test's `account` (a fixture of the suite):
+
+    - `target` (session): from the options or the environment, else the in-process emulator;
+    - `spec_check`: validates every response against openapi/<vendor>.yaml;
+    - `make_client(api_key=None, **options)`: a `sync_client` on the target, no retries unless asked
+      (the suite observes each answer), closed after the test; `client`: one on the account's key;
+    - `aclient`: an `async_client` on the account's key, no retries;
+    - `raw`: plain httpx on the base URL with the account's key (sent as `auth` says).
+    """
+
+    @pytest.fixture(scope="session")
+    def target(request: pytest.FixtureRequest, in_process: Callable[[], Any]) -> Target:
+        """The suite's target (see `make_target`)."""
+        return make_target(request.config, vendor, in_process)
+
+    @pytest.fixture
+    def spec_check(target: Target) -> SpecCheck:
+        """Validates every response of the vendor against openapi/<vendor>.yaml."""
+        return SpecCheck({urlsplit(target.base_url).path.rstrip("/"): vendor})
+
+    @pytest.fixture
+    def make_client(target: Target, account: Account,
+                    spec_check: SpecCheck) -> Iterator[Callable[..., SyncAPIClient]]:
+        """`make_client(api_key=None, **options)`: a spec-checked client; no retries unless asked."""
+        made: list[tuple[SyncAPIClient, httpx.Client]] = []
+
+        def make(api_key: str | None = None, **options: Any) -> SyncAPIClient:
+            http = httpx.Client(timeout=HTTP_TIMEOUT, event_hooks={"response": [spec_check]})
+            options.setdefault("max_retries", 0)
+            client = sync_client(api_key=api_key or account.api_key, base_url=target.base_url, http_client=http,
+                                 **options)
+            made.append((client, http))
+            return client
+
+        yield make
+        for client, http in made:
+            client.close()
+            http.close()
+
+    @pytest.fixture
+    def client(make_client: Callable[..., SyncAPIClient]) -> SyncAPIClient:
+        """A client on the test's account."""
+        return make_client()
+
+    @pytest.fixture
+    async def aclient(target: Target, account: Account, spec_check: SpecCheck) -> AsyncIterator[AsyncAPIClient]:
+        """An async client on the test's account, spec-checked, no retries."""
+        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, event_hooks={"response": [async_hook(spec_check)]})
+        client = async_client(api_key=account.api_key, base_url=target.base_url, http_client=http, max_retries=0)
+        yield client
+        await client.close()
+        await http.aclose()
+
+    @pytest.fixture
+    def raw(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[httpx.Client]:
+        """Plain httpx on the base URL with the account's key, spec-checked."""
+        with httpx.Client(base_url=target.base_url + "/", timeout=HTTP_TIMEOUT, headers=auth(account.api_key),
+                          event_hooks={"response": [spec_check]}) as http:
+            yield http
+
+    return VendorFixtures(target, spec_check, make_client, client, aclient, raw)

@@ -6,26 +6,18 @@ from __future__ import annotations
 
 import io
 import pathlib
-import socket
 import tempfile
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-import uvicorn
 from PIL import Image
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from emulator.core import media_render
 from emulator.core.runtime import Settings
-from emulator.testing import RunningEmulator, SpecCheck, serve_in_thread
+from emulator.testing import RunningEmulator, SpecCheck, WebhookReceiver, serve_in_thread
 
 V2 = "dreamina-seedance-2-0-260128"
 V2_FAST = "dreamina-seedance-2-0-fast-260128"
@@ -470,35 +462,20 @@ def test_tenants_never_see_each_other(emu: RunningEmulator, api: httpx.Client) -
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[list[bytes], str]]:
+def receiver() -> Iterator[tuple[WebhookReceiver, str]]:
     """A real HTTP endpoint that records what is posted to it."""
-    received: list[bytes] = []
-
-    async def hook(request: Request) -> Response:
-        received.append(await request.body())
-        return Response(status_code=200)
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/hook", hook, methods=["POST"])]),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    yield received, f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
-    server.should_exit = True
-    thread.join(5)
+    with WebhookReceiver.running() as rec:
+        yield rec, rec.url("/hook")
 
 
 def test_callback_url_gets_the_task_body_on_each_status_change(emu: RunningEmulator, api: httpx.Client,
-                                                               receiver: tuple[list[bytes], str]) -> None:
-    received, url = receiver
-    received.clear()
+                                                               receiver: tuple[WebhookReceiver, str]) -> None:
+    rec, url = receiver
+    rec.clear()
     task_id = created(api, callback_url=url, ratio="16:9")
     emu.advance(6)
     emu.advance(600)
-    bodies = [orjson.loads(b) for b in received]
+    bodies = [r.json() for r in rec.at("/hook")]
     assert [b["status"] for b in bodies] == ["queued", "running", "succeeded"]
     assert all(b["id"] == task_id for b in bodies)
     assert bodies[-1] == api.get(f"{TASKS}/{task_id}").json()  # the GET body
@@ -508,13 +485,13 @@ def test_callback_url_gets_the_task_body_on_each_status_change(emu: RunningEmula
 
 
 def test_a_cancelled_task_calls_back_too(emu: RunningEmulator, api: httpx.Client,
-                                         receiver: tuple[list[bytes], str]) -> None:
-    received, url = receiver
-    received.clear()
+                                         receiver: tuple[WebhookReceiver, str]) -> None:
+    rec, url = receiver
+    rec.clear()
     task_id = created(api, callback_url=url)
     api.delete(f"{TASKS}/{task_id}")
     emu.advance(1)
-    assert [orjson.loads(b)["status"] for b in received] == ["queued", "cancelled"]
+    assert [r.json()["status"] for r in rec.at("/hook")] == ["queued", "cancelled"]
 
 
 # -- /v1/videos ---------------------------------------------------------------------------------

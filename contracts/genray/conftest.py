@@ -11,21 +11,17 @@ transcribed from ../shared/vendor-docs/genray.md, never from the emulator's code
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from PIL import Image
 
 from client.genray import AsyncGenray, Genray, Video
-from emulator.testing import SpecCheck
 
-from .._support import Account, Control, Target, async_hook, make_target
+from .._support import Account, Control, Target, fresh_account, vendor_fixtures, wait_options
 
 VENDOR = "genray"
-HTTP_TIMEOUT = 60.0
 POLL_STEP_SECONDS = 30.0  # how far a test moves an emulator's clock between polls
 
 # -- the document, as data ---------------------------------------------------------------------
@@ -63,9 +59,11 @@ Finish = Callable[[Genray, str], Video]
 # -- fixtures ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest, in_process: Callable[[], Any]) -> Target:
-    return make_target(request.config, VENDOR, in_process)
+# target, spec_check (openapi/genray.yaml), make_client, client, aclient (no `raw`: every test
+# goes through the client)
+_fixtures = vendor_fixtures(VENDOR, Genray, AsyncGenray)
+target, spec_check, make_client = _fixtures.target, _fixtures.spec_check, _fixtures.make_client
+client, aclient = _fixtures.client, _fixtures.aclient
 
 
 @pytest.fixture
@@ -84,61 +82,12 @@ def new_account(target: Target, _control: Control | None) -> Callable[..., Accou
 def account(target: Target, _control: Control | None) -> Account:
     """On an emulator: a fresh Advanced account (9 900 credits) whose per-minute limit is lifted so
     tests may poll freely (the limits have their own tests); on a live target: the given key."""
-    if _control is not None:
-        return _control.create_account(plan="advanced", rate_limit_rpm=0)
-    if not target.api_key:
-        pytest.skip("a live target needs --genray-api-key (or GENRAY_API_KEY)")
-    return Account(api_key=target.api_key)
-
-
-@pytest.fixture
-def spec_check(target: Target) -> SpecCheck:
-    """Validates every Genray response against openapi/genray.yaml."""
-    return SpecCheck({urlsplit(target.base_url).path.rstrip("/"): VENDOR})
-
-
-@pytest.fixture
-def make_client(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[MakeClient]:
-    """`make_client(api_key=None, **options)`: a spec-checked client; no retries unless asked."""
-    made: list[tuple[Genray, httpx.Client]] = []
-
-    def make(api_key: str | None = None, **options: Any) -> Genray:
-        http = httpx.Client(timeout=HTTP_TIMEOUT, event_hooks={"response": [spec_check]})
-        options.setdefault("max_retries", 0)
-        client = Genray(api_key=api_key or account.api_key, base_url=target.base_url, http_client=http, **options)
-        made.append((client, http))
-        return client
-
-    yield make
-    for client, http in made:
-        client.close()
-        http.close()
-
-
-@pytest.fixture
-def client(make_client: MakeClient) -> Genray:
-    return make_client()
-
-
-@pytest.fixture
-async def aclient(target: Target, account: Account, spec_check: SpecCheck) -> AsyncIterator[AsyncGenray]:
-    http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, event_hooks={"response": [async_hook(spec_check)]})
-    client = AsyncGenray(api_key=account.api_key, base_url=target.base_url, http_client=http, max_retries=0)
-    yield client
-    await client.close()
-    await http.aclose()
+    return fresh_account(target, _control, plan="advanced", rate_limit_rpm=0)
 
 
 @pytest.fixture
 def finish(_control: Control | None) -> Finish:
     """`finish(client, job_id)`: on an emulator, move its clock between polls; live, poll for real
     (6 s apart, under the Standard plan's 10 requests per minute)."""
-
-    def run(client: Genray, job_id: str) -> Video:
-        if _control is not None:
-            control = _control
-            return client.videos.wait(job_id, timeout=60, poll_interval=0, max_interval=0,
-                                      on_poll=lambda _: control.advance(POLL_STEP_SECONDS))
-        return client.videos.wait(job_id, timeout=900, poll_interval=6.0, max_interval=30.0)
-
-    return run
+    options = wait_options(_control, POLL_STEP_SECONDS, timeout=900, poll_interval=6.0, max_interval=30.0)
+    return lambda client, job_id: client.videos.wait(job_id, **options)

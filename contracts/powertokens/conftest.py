@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable
 
-import httpx
 import pytest
 from PIL import Image
 
 from client.powertokens import AsyncPowerTokens, PowerTokens, Task
-from emulator.testing import SpecCheck
 
-from .._support import Account, Control, Target, async_hook, make_target
+from .._support import Account, Control, Target, fresh_account, raw_key, vendor_fixtures, wait_options
 
 VENDOR = "powertokens"
 DEFAULT_CREDITS = 10_000
-HTTP_TIMEOUT = 60.0
 POLL_STEP_SECONDS = 5.0
 
 # -- the documents, as data -------------------------------------------------------------------
@@ -67,66 +62,16 @@ MakeAsset = Callable[..., str]
 # -- fixtures ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest, in_process: Callable[[], Any]) -> Target:
-    return make_target(request.config, VENDOR, in_process)
+# target, spec_check (openapi/powertokens.yaml), make_client, client, aclient, raw (the raw
+# `Authorization: <key>` header)
+target, spec_check, make_client, client, aclient, raw = vendor_fixtures(VENDOR, PowerTokens, AsyncPowerTokens,
+                                                                       auth=raw_key)
 
 
 @pytest.fixture
 def account(target: Target, _control: Control | None) -> Account:
     """A fresh account with credits on an emulator; the given key on a live target."""
-    if _control is not None:
-        return _control.create_account(credits=DEFAULT_CREDITS)
-    if not target.api_key:
-        pytest.skip("a live target needs --powertokens-api-key (or POWERTOKENS_API_KEY)")
-    return Account(api_key=target.api_key)
-
-
-@pytest.fixture
-def spec_check(target: Target) -> SpecCheck:
-    """Validates every PowerTokens response against openapi/powertokens.yaml."""
-    return SpecCheck({urlsplit(target.base_url).path.rstrip("/"): VENDOR})
-
-
-@pytest.fixture
-def make_client(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[MakeClient]:
-    """`make_client(api_key=None, **options)`: a spec-checked client, no retries unless asked."""
-    made: list[tuple[PowerTokens, httpx.Client]] = []
-
-    def make(api_key: str | None = None, **options: Any) -> PowerTokens:
-        http = httpx.Client(timeout=HTTP_TIMEOUT, event_hooks={"response": [spec_check]})
-        options.setdefault("max_retries", 0)
-        client = PowerTokens(api_key=api_key or account.api_key, base_url=target.base_url, http_client=http,
-                             **options)
-        made.append((client, http))
-        return client
-
-    yield make
-    for client, http in made:
-        client.close()
-        http.close()
-
-
-@pytest.fixture
-def client(make_client: MakeClient) -> PowerTokens:
-    return make_client()
-
-
-@pytest.fixture
-async def aclient(target: Target, account: Account, spec_check: SpecCheck) -> AsyncIterator[AsyncPowerTokens]:
-    http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, event_hooks={"response": [async_hook(spec_check)]})
-    client = AsyncPowerTokens(api_key=account.api_key, base_url=target.base_url, http_client=http, max_retries=0)
-    yield client
-    await client.close()
-    await http.aclose()
-
-
-@pytest.fixture
-def raw(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[httpx.Client]:
-    """Plain httpx on the PowerTokens base URL with the raw `Authorization: <key>` header."""
-    with httpx.Client(base_url=target.base_url, timeout=HTTP_TIMEOUT, headers={"Authorization": account.api_key},
-                      event_hooks={"response": [spec_check]}) as http:
-        yield http
+    return fresh_account(target, _control, credits=DEFAULT_CREDITS)
 
 
 def _advance(control: Control | None, seconds: float) -> None:
@@ -139,15 +84,8 @@ def _advance(control: Control | None, seconds: float) -> None:
 @pytest.fixture
 def finish(client: PowerTokens, _control: Control | None) -> Finish:
     """`finish(task_id)`: wait for a terminal state, moving an emulator's clock between polls."""
-
-    def run(task_id: str) -> Task:
-        if _control is not None:
-            control = _control
-            return client.tasks.wait(task_id, timeout=60, poll_interval=0, max_interval=0,
-                                     on_poll=lambda _: control.advance(POLL_STEP_SECONDS))
-        return client.tasks.wait(task_id, timeout=900, poll_interval=3.0, max_interval=15.0)
-
-    return run
+    options = wait_options(_control, POLL_STEP_SECONDS, timeout=900, poll_interval=3.0, max_interval=15.0)
+    return lambda task_id: client.tasks.wait(task_id, **options)
 
 
 @pytest.fixture

@@ -7,27 +7,21 @@ between polls. On a live target (`--seegen-base-url`, `--seegen-api-key`) they p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from client.seegen import Asset, AsyncSeeGen, SeeGen, Task, UpscaleTask
-from emulator.testing import SpecCheck
 
-from .._support import Account, Control, Target, async_hook, make_target
+from .._support import Account, Control, Target, fresh_account, vendor_fixtures, wait_options
 
 VENDOR = "seegen"
 DEFAULT_CREDITS = 100_000
-HTTP_TIMEOUT = 60.0
 POLL_STEP_SECONDS = 30.0  # how far the manual clock moves between polls while waiting
 
-
-@pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest, in_process: Callable[[], Any]) -> Target:
-    return make_target(request.config, VENDOR, in_process)
+# target, spec_check (openapi/seegen.yaml), make_client, client, aclient, raw (Bearer key)
+target, spec_check, make_client, client, aclient, raw = vendor_fixtures(VENDOR, SeeGen, AsyncSeeGen)
 
 
 @pytest.fixture
@@ -46,65 +40,11 @@ def make_account(target: Target, _control: Control | None) -> Callable[..., Acco
 @pytest.fixture
 def account(target: Target, _control: Control | None) -> Account:
     """A fresh account with 100 000 credits on an emulator; the given key on a live target."""
-    if _control is not None:
-        return _control.create_account(credits=DEFAULT_CREDITS)
-    if not target.api_key:
-        pytest.skip("a live target needs --seegen-api-key (or SEEGEN_API_KEY)")
-    return Account(api_key=target.api_key)
-
-
-@pytest.fixture
-def spec_check(target: Target) -> SpecCheck:
-    """Validates every SeeGen response against openapi/seegen.yaml."""
-    return SpecCheck({urlsplit(target.base_url).path.rstrip("/"): VENDOR})
-
-
-@pytest.fixture
-def make_client(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[Callable[..., SeeGen]]:
-    """`make_client(api_key=None, **options)`: a spec-checked client; no retries unless asked."""
-    made: list[tuple[SeeGen, httpx.Client]] = []
-
-    def make(api_key: str | None = None, **options: Any) -> SeeGen:
-        http = httpx.Client(timeout=HTTP_TIMEOUT, event_hooks={"response": [spec_check]})
-        options.setdefault("max_retries", 0)
-        client = SeeGen(api_key=api_key or account.api_key, base_url=target.base_url, http_client=http, **options)
-        made.append((client, http))
-        return client
-
-    yield make
-    for client, http in made:
-        client.close()
-        http.close()
-
-
-@pytest.fixture
-def client(make_client: Callable[..., SeeGen]) -> SeeGen:
-    return make_client()
-
-
-@pytest.fixture
-async def aclient(target: Target, account: Account, spec_check: SpecCheck) -> AsyncIterator[AsyncSeeGen]:
-    http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, event_hooks={"response": [async_hook(spec_check)]})
-    client = AsyncSeeGen(api_key=account.api_key, base_url=target.base_url, http_client=http, max_retries=0)
-    yield client
-    await client.close()
-    await http.aclose()
-
-
-@pytest.fixture
-def raw(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[httpx.Client]:
-    """Plain httpx on the SeeGen base URL with the account's key, spec-checked."""
-    with httpx.Client(base_url=target.base_url + "/", timeout=HTTP_TIMEOUT,
-                      headers={"Authorization": f"Bearer {account.api_key}"},
-                      event_hooks={"response": [spec_check]}) as http:
-        yield http
+    return fresh_account(target, _control, credits=DEFAULT_CREDITS)
 
 
 def _waiter(control: Control | None) -> dict[str, Any]:
-    if control is not None:
-        return {"timeout": 60, "poll_interval": 0, "max_interval": 0,
-                "on_poll": lambda _: control.advance(POLL_STEP_SECONDS)}
-    return {"timeout": 1800, "poll_interval": 3.0, "max_interval": 30.0}
+    return wait_options(control, POLL_STEP_SECONDS, timeout=1800, poll_interval=3.0, max_interval=30.0)
 
 
 @pytest.fixture
