@@ -14,6 +14,13 @@ DEFAULT_MODEL = "seedance-2.0"
 PRO_MODEL_ALIAS = "seedance-2.0-pro"  # what the document's "Response (completed)" example names
 
 
+def status_model(model: str) -> str:
+    """The model as `GET /api/v1/videos/{job_id}` names it. The document shows one job submitted
+    as "seedance-2.0" (202) and polled as "seedance-2.0-pro" ("Response (completed)"; from-person
+    calls it "(pro)"): the 202 echoes the request, the status names the Pro model by its full id."""
+    return PRO_MODEL_ALIAS if model == DEFAULT_MODEL else model
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     id: str

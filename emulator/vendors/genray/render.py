@@ -70,10 +70,11 @@ def timestamp(at: float) -> str:
     return datetime.fromtimestamp(int(at), UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _base(task: Task, status: str) -> dict[str, Any]:
+def _base(task: Task, status: str, *, polled: bool = False) -> dict[str, Any]:
     data = task.data
+    model = pricing.status_model(data["model"]) if polled else data["model"]
     body: dict[str, Any] = {"id": task.id, "generation_id": data["generation_id"], "status": status,
-                            "model": data["model"], "duration": data["duration"],
+                            "model": model, "duration": data["duration"],
                             "aspect_ratio": data["aspect_ratio"], "created_at": timestamp(task.created_at)}
     if "upscaled_from" in data:
         body["upscaled_from"] = data["upscaled_from"]
@@ -98,7 +99,7 @@ def _completed(task: Task, origin: str) -> dict[str, Any]:
 
 def video(task: Task, now: float, origin: str) -> dict[str, Any]:
     phase = task.phase_at(now)
-    body = _base(task, STATUS[phase])
+    body = _base(task, STATUS[phase], polled=True)
     if phase is Phase.SUCCEEDED:
         body["credits_spent"] = task.data["cost"]
         body.update(_completed(task, origin))

@@ -20,7 +20,9 @@ handlers = Handlers()
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # "Max 10 MB"
 # "file" is the document's (multipart); JSON may use the usual alternatives too (assumption).
-UPLOAD_FIELDS = ("file", "image", "data", "base64")
+UPLOAD_FIELDS = ("file", "image", "data", "base64", "file_base64", "image_base64", "content")
+# Optional JSON metadata: the file's name (the bytes decide its type; a declared type is ignored).
+UPLOAD_NAME_FIELDS = ("filename", "file_name", "name")
 UPLOAD_KINDS = frozenset({"image"})  # "Upload Reference Image": images only
 UPLOAD_ERRORS = {"empty": "invalid_file", "corrupt": "invalid_file", "too_large": "file_too_large",
                  "unsupported_type": "unsupported_file"}
@@ -166,15 +168,18 @@ async def upload_file(call: Call) -> Response:
     account, _ = rules.authorize(call)
     body: dict[str, Any] = call.body
     given = [name for name in UPLOAD_FIELDS if body.get(name) is not None]
+    parts = [name for name in given if isinstance(body[name], UploadedFile)]
+    given = parts or given  # multipart: the file part, whatever text fields come with it
     if len(given) != 1:
-        raise error("invalid", "give the file in exactly one field: 'file' (or 'image', 'data', 'base64')",
-                    param="file")
+        others = ", ".join(f"'{name}'" for name in UPLOAD_FIELDS[1:])
+        raise error("invalid", f"give the file in exactly one field: 'file' (or {others})", param="file")
     field = given[0]
     value = body[field]
     if isinstance(value, UploadedFile):
         data, filename, declared = value.data, value.filename, value.content_type
     else:
-        data, filename, declared = _decode_base64(str(value), field), body.get("filename"), None
+        filename = next((body[n] for n in UPLOAD_NAME_FIELDS if isinstance(body.get(n), str)), None)
+        data, declared = _decode_base64(str(value), field), None
     try:
         upload = call.emulator.uploads.put(vendor=rules.NAME, account_id=account.id, data=data, filename=filename,
                                            declared_type=declared, kinds=UPLOAD_KINDS,
