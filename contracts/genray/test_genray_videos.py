@@ -116,6 +116,8 @@ def test_lifecycle_and_the_completed_body_with_real_media(client: Genray, accoun
 
     video = client.videos.wait(job.id, timeout=30, poll_interval=0, max_interval=0, on_poll=record)
     assert seen == ["queued", "processing", "completed"]
+    # "Response (completed)" names the Pro model "seedance-2.0-pro" (the 202 echoes "seedance-2.0").
+    assert video.model == "seedance-2.0-pro"
     assert (video.width, video.height, video.credits_spent) == (1280, 720, cost("seedance-2.0", 4))
     assert video.duration_ms is not None and 4000 <= video.duration_ms < 4100
     assert video.video_url and video.cover_url
