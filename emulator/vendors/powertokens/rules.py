@@ -6,9 +6,13 @@ and checked by one set of rules, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from PIL import Image
 
 from ...core import scenarios
 from ...core.errors import ApiError
@@ -200,7 +204,11 @@ def read_openai(body: dict[str, Any]) -> Request:
             if "url" in item:
                 url, param = item["url"], f"{where}.url"
             elif "asset_id" in item:
-                url, param = ASSET_SCHEME + item["asset_id"], f"{where}.asset_id"
+                # The media-type table names `asset_id` "obtained via Asset Library upload"; the
+                # bare id and the `asset://<id>` form the examples put in `url` are both taken.
+                asset_id = item["asset_id"]
+                url = asset_id if asset_id.startswith(ASSET_SCHEME) else ASSET_SCHEME + asset_id
+                param = f"{where}.asset_id"
             else:
                 raise error("missing", f"missing required parameter '{where}.asset_id'", param=f"{where}.asset_id")
             media.append(Media(_MEDIA_ROLES[kind], kind, url, param))
@@ -284,6 +292,13 @@ def resolve_media(call: Call, req: Request, model: VideoModel) -> None:
             if m.kind == "video" or not head.startswith(f"data:{m.kind}/") or ";base64" not in head or "," not in url:
                 raise error("invalid", f"a base64 {m.kind} must be a 'data:{m.kind}/<format>;base64,<data>' URI"
                             + (" (videos take a URL or an asset)" if m.kind == "video" else ""), param=m.param)
+            if m.kind == "image":
+                m.width, m.height = _inline_image_size(url.split(",", 1)[1])
+            continue
+        if m.kind == "image" and _RAW_BASE64.match(url):
+            # The 1.x page: `image` is a "URL or Base64-encoded input" — a bare Base64 string is
+            # taken as well as a data: URI (never fetched; its size is read when it decodes).
+            m.width, m.height = _inline_image_size(url)
             continue
         if not re.match(r"^https?://[^/\s]+", url):
             raise error("invalid", f"{url[:80]!r} is not an http(s) URL, a data: URI or an asset:// id",
@@ -296,6 +311,19 @@ def resolve_media(call: Call, req: Request, model: VideoModel) -> None:
         elif m.kind in ("video", "audio"):
             hint = _DURATION_HINT.search(url)
             m.seconds = float(hint.group(1)) if hint else DEFAULT_MEDIA_SECONDS
+
+
+_RAW_BASE64 = re.compile(r"^[A-Za-z0-9+/\s]{16,}={0,2}$")
+
+
+def _inline_image_size(b64: str) -> tuple[int, int]:
+    """The pixel size of an inline (Base64) image, or (0, 0) when it does not decode: the
+    emulator reads what it is given, and `adaptive` falls back when the size is unknown."""
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(b64, validate=False))) as img:
+            return img.size
+    except Exception:  # anything undecodable is "size unknown", not an error
+        return 0, 0
 
 
 def find_asset(call: Call, asset_id: str) -> tuple[str, int, int, float] | None:
