@@ -32,7 +32,7 @@ def test_a_failed_stream_bills_the_prompt_and_what_was_sent(api: httpx.Client, c
     sent = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert 0 < len(sent) < len(full["choices"][0]["message"]["content"])
     model = pricing.CHAT_MODELS["seed-2.1-pro"]
-    expected = pricing.chat_credits(model, full["usage"]["prompt_tokens"], count_tokens(sent))
+    expected = pricing.chat_credits(pricing.PRICES, model, full["usage"]["prompt_tokens"], count_tokens(sent))
     [(kind, amount)] = _ledger(control, account, chunks[0]["id"])
     assert kind == "charge" and Decimal(str(amount)) == pytest.approx(expected)
 

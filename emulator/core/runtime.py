@@ -47,6 +47,26 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _merge_prices(vendor: str, documented: dict[str, Any], given: Any, where: str = "prices") -> dict[str, Any]:
+    """The documented table with the config's figures put in; any name the table lacks, or a
+    figure that is not a number of credits (≥ 0), stops the start."""
+    if given is None:
+        return documented
+    if not isinstance(given, dict):
+        raise StartupError(f"{vendor}.{where} must be a table")
+    merged = dict(documented)
+    for name, value in given.items():
+        if name not in documented:
+            raise StartupError(f"{vendor}.{where}: no price named {name!r}; known: {', '.join(documented)}")
+        if isinstance(documented[name], dict):
+            merged[name] = _merge_prices(vendor, documented[name], value, f"{where}.{name}")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise StartupError(f"{vendor}.{where}.{name} must be a number ≥ 0, not {value!r}")
+        else:
+            merged[name] = value
+    return merged
+
+
 def _timing_scales(settings: Settings, vendors: list[str]) -> dict[str, float]:
     """`[vendors.<name>] timing_scale = 0.1` in the config: that vendor's tasks take a tenth as long."""
     scales = {}
@@ -76,6 +96,8 @@ class Emulator:
         self.faults = Faults(settings.seed)
         self.journal = Journal(settings.journal_size, log_requests=settings.log_requests)
         self.vendors: dict[str, Vendor] = {v.name: v for v in vendors}
+        self.prices: dict[str, dict[str, Any]] = {
+            v.name: _merge_prices(v.name, v.prices, settings.extra.get(f"{v.name}.prices")) for v in vendors}
         for vendor in vendors:
             vendor.install(self)
         self.seeded: list[dict[str, Any]] = []

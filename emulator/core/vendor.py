@@ -116,6 +116,10 @@ class Vendor:
     rate_limit_for: Callable[[Emulator, Account, ApiKey], int] | None = None
     # Rebuild what the vendor keeps beside the core's state after `--state` was loaded.
     restore: Callable[[Emulator], None] = lambda emulator: None
+    # The vendor's documented price table: names → numbers (or tables of them). A config's
+    # `[vendors.<name>.prices]` may change any figure (never add one); handlers read the result
+    # from `emulator.prices[<name>]`.
+    prices: dict[str, Any] = field(default_factory=dict)
     spec: Spec = field(init=False)
 
     def __post_init__(self) -> None:

@@ -19,7 +19,8 @@ def install(emulator: Emulator) -> None:
         # "settled to the actual output duration on success (unused reserve refunded);
         # full refund on failure"
         if step.phase is Phase.SUCCEEDED:
-            actual = pricing.video_credits(task.data["resolution"], task.outcome.output["seconds"])
+            actual = pricing.video_credits(emulator.prices[NAME], task.data["resolution"],
+                                           task.outcome.output["seconds"])
             ledger.settle(task.account_id, task.id, actual, step.at)
         elif step.phase.terminal:
             ledger.refund(task.account_id, task.id, step.at, note=task.outcome.error_code)
@@ -43,4 +44,5 @@ def build() -> Vendor:
         credits_per_usd=pricing.CREDITS_PER_USD,
         top_up_bonus=pricing.top_up_bonus,
         install=install,
+        prices=pricing.PRICES,
     )

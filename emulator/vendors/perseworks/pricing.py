@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 CREDITS_PER_USD = 100
-# "Video (per output second): 720p $0.15 · 1080p $0.25 · 4K $0.60"
-VIDEO_CREDITS_PER_SECOND: dict[str, int] = {"720p": 15, "1080p": 25, "4k": 60}
-# Assumption: the document prices chat only as "from $0.10 / 1M input tokens".
+# The price table (a config's `[vendors.perseworks.prices]` may change any figure; the running
+# emulator's table is `emulator.prices["perseworks"]`).
+PRICES: dict[str, Any] = {
+    # "Video (per output second): 720p $0.15 · 1080p $0.25 · 4K $0.60"
+    "video_credits_per_second": {"720p": 15, "1080p": 25, "4k": 60},
+    # Assumption: the document prices chat only as "from $0.10 / 1M input tokens".
+    "chat_usd_per_million": {
+        "doubao-seed-2-0-pro": {"input": 0.50, "output": 2.00},
+        "seed-2.1-pro": {"input": 1.00, "output": 4.00},
+        "seed-2.0-mini": {"input": 0.10, "output": 0.40},
+    },
+}
 TRIAL_CREDITS = 100  # assumption: "New accounts get free trial credits" names no amount
 CATALOG_CREATED = 1767225600  # 2026-01-01T00:00:00Z, the catalog's `created` stamp
 
@@ -24,8 +34,6 @@ class VideoModel:
 class ChatModel:
     id: str
     context_window: int
-    input_usd_per_million: Decimal
-    output_usd_per_million: Decimal
     description: str
 
 
@@ -40,21 +48,25 @@ VIDEO_MODELS: dict[str, VideoModel] = {
 CHAT_MODELS: dict[str, ChatModel] = {
     m.id: m
     for m in (
-        ChatModel("doubao-seed-2-0-pro", 256_000, Decimal("0.50"), Decimal("2.00"), "256K context"),
-        ChatModel("seed-2.1-pro", 256_000, Decimal("1.00"), Decimal("4.00"), "strongest chat model"),
-        ChatModel("seed-2.0-mini", 256_000, Decimal("0.10"), Decimal("0.40"), "fast + low cost"),
+        ChatModel("doubao-seed-2-0-pro", 256_000, "256K context"),
+        ChatModel("seed-2.1-pro", 256_000, "strongest chat model"),
+        ChatModel("seed-2.0-mini", 256_000, "fast + low cost"),
     )
 }
 
 
-def video_credits(resolution: str, seconds: int) -> int:
-    return VIDEO_CREDITS_PER_SECOND[resolution] * seconds
+def _decimal(value: float) -> Decimal:
+    return Decimal(str(value))
 
 
-def chat_credits(model: ChatModel, prompt_tokens: int, completion_tokens: int) -> Decimal:
-    usd = (prompt_tokens * model.input_usd_per_million
-           + completion_tokens * model.output_usd_per_million) / Decimal(1_000_000)
-    return usd * CREDITS_PER_USD
+def video_credits(prices: dict[str, Any], resolution: str, seconds: int) -> Decimal:
+    return _decimal(prices["video_credits_per_second"][resolution]) * seconds
+
+
+def chat_credits(prices: dict[str, Any], model: ChatModel, prompt_tokens: int, completion_tokens: int) -> Decimal:
+    rates = prices["chat_usd_per_million"][model.id]
+    usd = prompt_tokens * _decimal(rates["input"]) + completion_tokens * _decimal(rates["output"])
+    return usd / Decimal(1_000_000) * CREDITS_PER_USD
 
 
 def top_up_bonus(usd: float) -> float:
@@ -68,19 +80,21 @@ def top_up_bonus(usd: float) -> float:
     return 0.0
 
 
-def catalog_pricing_video() -> dict[str, object]:
+def catalog_pricing_video(prices: dict[str, Any]) -> dict[str, object]:
+    per_second = prices["video_credits_per_second"]
     return {
         "unit": "output_second",
         "currency": "USD",
-        "credits_per_second": dict(VIDEO_CREDITS_PER_SECOND),
-        "usd_per_second": {r: c / CREDITS_PER_USD for r, c in VIDEO_CREDITS_PER_SECOND.items()},
+        "credits_per_second": dict(per_second),
+        "usd_per_second": {r: c / CREDITS_PER_USD for r, c in per_second.items()},
     }
 
 
-def catalog_pricing_chat(model: ChatModel) -> dict[str, object]:
+def catalog_pricing_chat(prices: dict[str, Any], model: ChatModel) -> dict[str, object]:
+    rates = prices["chat_usd_per_million"][model.id]
     return {
         "unit": "token",
         "currency": "USD",
-        "input_usd_per_million": float(model.input_usd_per_million),
-        "output_usd_per_million": float(model.output_usd_per_million),
+        "input_usd_per_million": float(rates["input"]),
+        "output_usd_per_million": float(rates["output"]),
     }

@@ -72,18 +72,18 @@ def video_generation(task: Task, now: float, origin: str) -> dict[str, Any]:
     return {"id": task.id, "status": phase.value}
 
 
-def catalog() -> dict[str, Any]:
+def catalog(prices: dict[str, Any]) -> dict[str, Any]:
     data: list[dict[str, Any]] = []
     for video in pricing.VIDEO_MODELS.values():
         data.append({"id": video.id, "object": "model", "created": pricing.CATALOG_CREATED,
                      "owned_by": "perseworks", "type": "video", "description": video.description,
                      "resolutions": list(video.resolutions),
-                     "pricing": pricing.catalog_pricing_video()})
+                     "pricing": pricing.catalog_pricing_video(prices)})
     for chat in pricing.CHAT_MODELS.values():
         data.append({"id": chat.id, "object": "model", "created": pricing.CATALOG_CREATED,
                      "owned_by": "perseworks", "type": "chat", "description": chat.description,
                      "context_window": chat.context_window,
-                     "pricing": pricing.catalog_pricing_chat(chat)})
+                     "pricing": pricing.catalog_pricing_chat(prices, chat)})
     return {"object": "list", "data": data}
 
 

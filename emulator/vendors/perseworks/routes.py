@@ -26,7 +26,7 @@ def _insufficient(exc: InsufficientCredits) -> Exception:
 
 @handlers.operation("listModels")
 async def list_models(call: Call) -> Response:
-    return JSON(render.catalog())
+    return JSON(render.catalog(call.emulator.prices[call.vendor.name]))
 
 
 @handlers.operation("createVideoGeneration")
@@ -91,7 +91,8 @@ async def create_chat_completion(call: Call) -> Response:
     cid = f"chatcmpl-{emulator.ids.token(24)}"
     try:
         emulator.ledger.charge(call.account.id, cid,
-                               pricing.chat_credits(model, prompt_tokens, completion_tokens),
+                               pricing.chat_credits(emulator.prices[call.vendor.name], model, prompt_tokens,
+                                                    completion_tokens),
                                call.now, note=f"{model.id} {prompt_tokens}+{completion_tokens} tokens")
     except InsufficientCredits as exc:
         raise _insufficient(exc) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ...core import scenarios
@@ -65,7 +66,7 @@ class VideoPlan:
     aspect: str
     width: int
     height: int
-    hold: int
+    hold: Decimal
 
 
 def check_video(call: Call) -> VideoPlan:
@@ -84,7 +85,7 @@ def check_video(call: Call) -> VideoPlan:
     width, height = PIXELS[resolution][DEFAULT_ASPECT if aspect == "adaptive" else aspect]
     seconds = int(body["durationSec"])  # JSON Schema's "integer" also admits 5.0
     return VideoPlan(model, resolution, seconds, aspect, width, height,
-                     pricing.video_credits(resolution, seconds))
+                     pricing.video_credits(call.emulator.prices[call.vendor.name], resolution, seconds))
 
 
 def video_steps(now: float, plan: VideoPlan, name: str | None) -> tuple[list[Step], Outcome]:
