@@ -173,3 +173,49 @@ def test_bad_profiles_and_scenarios_stop_the_start(tmp_path: Path, text: str) ->
         settings.vendors = ("perseworks",)
         with serve_in_thread(settings):
             pass
+
+
+PRICED = """
+[vendors.perseworks.prices.video_credits_per_second]
+720p = 20
+
+[vendors.genray.prices]
+credits_per_second = {"seedance-2.0" = 30}
+video_reference_credits_per_second = 10
+"""
+
+
+def test_prices_in_the_config_change_what_is_held_and_shown(tmp_path: Path) -> None:
+    settings = resolve({"config": write(tmp_path, PRICED)}, env={}, known_vendors=("perseworks", "genray")).settings
+    settings.vendors, settings.clock = ("perseworks", "genray"), "manual"
+    with serve_in_thread(settings) as running:
+        pw = running.create_account("perseworks", credits=1000)
+        headers = {"Authorization": f"Bearer {pw['api_key']}"}
+        catalog = httpx.get(running.vendor_url("perseworks") + "/models", headers=headers).json()
+        video = next(m for m in catalog["data"] if m["id"] == "seedance-2.0")
+        assert video["pricing"]["credits_per_second"] == {"720p": 20, "1080p": 25, "4k": 60}
+        task = httpx.post(running.vendor_url("perseworks") + "/video/generations", headers=headers,
+                          json={"model": "seedance-2.0", "prompt": "p", "resolution": "720p", "durationSec": 4}).json()
+        ledger = running.control().get(f"/accounts/{pw['account_id']}").json()["ledger"]
+        assert [(e["kind"], e["amount"]) for e in ledger if e["ref"] == task["id"]] == [("hold", 80)]
+        gr = running.create_account("genray", plan="advanced")
+        job = httpx.post(running.vendor_url("genray") + "/api/v1/videos", json={"prompt": "p", "duration": 5},
+                         headers={"Authorization": f"Bearer {gr['api_key']}"}).json()
+        assert job["estimated_cost"] == 150
+        fast = httpx.post(running.vendor_url("genray") + "/api/v1/videos",
+                          json={"prompt": "p", "duration": 5, "model": "seedance-2.0-fast"},
+                          headers={"Authorization": f"Bearer {gr['api_key']}"}).json()
+        assert fast["estimated_cost"] == 110  # a figure the config left alone keeps the document's
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[vendors.perseworks.prices]\nvideo_usd = 3\n", "no price named 'video_usd'"),
+    ("[vendors.perseworks.prices.video_credits_per_second]\n720p = -1\n", "720p must be a number"),
+    ("[vendors.perseworks.prices.video_credits_per_second]\n8k = 100\n", "no price named '8k'"),
+    ("[vendors.perseworks.prices]\nvideo_credits_per_second = 5\n", "must be a table"),
+])
+def test_bad_prices_stop_the_start(tmp_path: Path, text: str, needle: str) -> None:
+    settings = resolve({"config": write(tmp_path, text)}, env={}, known_vendors=KNOWN).settings
+    settings.vendors = ("perseworks",)
+    with pytest.raises(StartupError, match=needle), serve_in_thread(settings):
+        pass

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-# "Video (Pro model) 26 credits/sec", "Video (Fast model) 22 credits/sec".
-CREDITS_PER_SECOND: dict[str, int] = {"seedance-2.0": 26, "seedance-2.0-fast": 22}
-# "+ Video reference (omni) +18 cr/sec: Extra cost when using a video reference".
-VIDEO_REFERENCE_CREDITS_PER_SECOND = 18
-# "Upscale (2x) Free".
-UPSCALE_CREDITS = 0
+# The cost table (a config's `[vendors.genray.prices]` may change any figure; the running
+# emulator's table is `emulator.prices["genray"]`).
+PRICES: dict[str, Any] = {
+    # "Video (Pro model) 26 credits/sec", "Video (Fast model) 22 credits/sec".
+    "credits_per_second": {"seedance-2.0": 26, "seedance-2.0-fast": 22},
+    # "+ Video reference (omni) +18 cr/sec: Extra cost when using a video reference".
+    "video_reference_credits_per_second": 18,
+    # "Upscale (2x) Free".
+    "upscale_credits": 0,
+}
 DEFAULT_MODEL = "seedance-2.0"
 PRO_MODEL_ALIAS = "seedance-2.0-pro"  # what the document's "Response (completed)" example names
 
@@ -47,7 +52,9 @@ DEFAULT_PLAN = "standard"  # assumption: an account made without a plan is on th
 PLAN_PERIOD_SECONDS = 30 * 86400  # assumption: "/mo" is a 30-day period from the account's creation
 
 
-def video_credits(model: str, seconds: int, *, video_reference: bool) -> int:
+def video_credits(prices: dict[str, Any], model: str, seconds: int, *, video_reference: bool) -> int | float:
     """The table's price: per second by model, plus the omni surcharge with a video reference."""
-    per_second = CREDITS_PER_SECOND[model] + (VIDEO_REFERENCE_CREDITS_PER_SECOND if video_reference else 0)
+    per_second = prices["credits_per_second"][model]
+    if video_reference:
+        per_second += prices["video_reference_credits_per_second"]
     return per_second * seconds

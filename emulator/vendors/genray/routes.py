@@ -13,7 +13,7 @@ from ...core.lifecycle import Phase, Task
 from ...core.media import MediaSpec
 from ...core.uploads import UploadedFile, UploadRejected
 from ...core.vendor import JSON, Call, Handlers
-from . import pricing, render, rules
+from . import render, rules
 from .render import error
 
 handlers = Handlers()
@@ -146,7 +146,7 @@ async def upscale_video(call: Call) -> Response:
     data = source.data
     job = rules.JobPlan("upscale", data["model"], data["duration"], data["aspect_ratio"],
                         data["width"] * rules.UPSCALE_FACTOR, data["height"] * rules.UPSCALE_FACTOR,
-                        pricing.UPSCALE_CREDITS, None, audio=False)
+                        call.emulator.prices["genray"]["upscale_credits"], None, audio=False)
     task = _start(call, job, name, upscaled_from=number, params={"video_id": number})
     body = render.accepted(task, _available(call, account.id))
     return JSON(body, status_code=202)

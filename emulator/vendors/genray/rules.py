@@ -243,7 +243,8 @@ def check_video(call: Call) -> JobPlan:
     duration = int(body.get("duration") or 5)  # JSON Schema's integer admits 5.0
     aspect = body.get("aspect_ratio") or "16:9"
     width, height = PIXELS_720P[aspect]
-    cost = pricing.video_credits(model, duration, video_reference=bool(body.get("reference_videos")))
+    cost = pricing.video_credits(call.emulator.prices["genray"], model, duration,
+                                 video_reference=bool(body.get("reference_videos")))
     return JobPlan("video", model, duration, aspect, width, height, cost, body.get("webhook_url"),
                    audio=bool(body.get("reference_audios")))
 
@@ -259,7 +260,7 @@ def check_person(call: Call) -> JobPlan:
     aspect = body.get("aspect_ratio") or "9:16"  # "Default "9:16""
     width, height = PIXELS_720P[aspect]
     # "142 credits for a 5-second video" disagrees with the table (26/s → 130): the table wins.
-    cost = pricing.video_credits(model, duration, video_reference=False)
+    cost = pricing.video_credits(call.emulator.prices["genray"], model, duration, video_reference=False)
     return JobPlan("person", model, duration, aspect, width, height, cost, body.get("webhook_url"), audio=False)
 
 
