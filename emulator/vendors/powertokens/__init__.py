@@ -28,7 +28,8 @@ def install(emulator: Emulator) -> None:
             return
         if step.phase is Phase.SUCCEEDED:
             model = pricing.MODELS[task.data["model"]]
-            ledger.settle(task.account_id, task.id, pricing.credits_for(model, task.data["tokens"]), step.at)
+            actual = pricing.credits_for(emulator.prices[NAME], model, task.data["tokens"])
+            ledger.settle(task.account_id, task.id, actual, step.at)
         elif step.phase.terminal:
             ledger.refund(task.account_id, task.id, step.at, note=task.outcome.error_code or step.phase.value)
         url = task.data.get("callback_url")
@@ -57,4 +58,5 @@ def build() -> Vendor:
         trial_credits=pricing.TRIAL_CREDITS,
         credits_per_usd=pricing.CREDITS_PER_USD,
         install=install,
+        prices=pricing.PRICES,
     )

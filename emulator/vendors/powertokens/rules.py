@@ -484,8 +484,9 @@ def check_video(call: Call, req: Request) -> VideoPlan:
     input_seconds = sum(m.seconds for m in req.media if m.kind == "video")
     hold_tokens = pricing.tokens(width, height, hold_duration + input_seconds)
     tokens = pricing.tokens(width, height, out + input_seconds)
+    hold = pricing.credits_for(call.emulator.prices["powertokens"], model, hold_tokens)
     return VideoPlan(model, mode, resolution, shown, width, height, out, hold_duration, input_seconds, seed,
-                     generate_audio, draft, hold_tokens, tokens, pricing.credits_for(model, hold_tokens))
+                     generate_audio, draft, hold_tokens, tokens, hold)
 
 
 def check_callback(req: Request) -> None:
