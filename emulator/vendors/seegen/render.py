@@ -23,6 +23,7 @@ KINDS: dict[str, tuple[int, str]] = {
     "insufficient_credits": (402, "INSUFFICIENT_CREDITS"),
     "forbidden": (403, "ACCESS_DENIED"),
     "ip_not_allowed": (403, "ACCESS_DENIED"),
+    "model_not_allowed": (403, "ACCESS_DENIED"),
     "not_found": (404, "NOT_FOUND"),
     "method_not_allowed": (405, "METHOD_NOT_ALLOWED"),
     "too_large": (413, "PAYLOAD_TOO_LARGE"),

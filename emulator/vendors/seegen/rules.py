@@ -390,6 +390,7 @@ def _blocked(assets: Iterable[Task | None], now: float) -> str | None:
 def check_task(call: Call) -> GenPlan:
     body = call.body
     model = ALIASES.get(body["model"], body["model"])
+    require_model_scope(call, body["model"], model)
     inputs: dict[str, Any] = body["inputs"]
     _unsupported_fields(model, inputs)
     if model in ("sd2", "sd2-fast"):
@@ -402,6 +403,14 @@ def check_task(call: Call) -> GenPlan:
     if callback is not None:
         check_callback(call.emulator, callback, "callBackUrl")
     return plan
+
+
+def require_model_scope(call: Call, sent: str, model: str) -> None:
+    """403 "Access denied" for a key scoped to other models (control API `allowed_models`); an
+    alias is allowed when either of its names is."""
+    assert call.key is not None
+    if not (call.key.scopes.allows_model(sent) or call.key.scopes.allows_model(model)):
+        raise error("model_not_allowed", f"access denied: this key may not use model {sent!r}", param="model")
 
 
 def check_callback(emulator: Emulator, url: str, param: str) -> None:
@@ -640,7 +649,9 @@ def check_upscale(call: Call) -> tuple[UpscalePlan, str | None]:
         param = "source.url"
         if not url:
             raise error("invalid", "'source.url' is required when source.type is \"url\"", param=param)
-        if urlsplit(url).scheme != "https" or not urlsplit(url).hostname:
+        # The emulator's own media stand for the vendor's https R2 URLs (its outputs are https there).
+        own = call.emulator.known_media(url) is not None
+        if not own and (urlsplit(url).scheme != "https" or not urlsplit(url).hostname):
             raise error("invalid", "'source.url' must be an https URL: http URLs are rejected", param=param)
     else:
         url = source.get("r2Url")
@@ -671,7 +682,7 @@ def _upscale_failure(call: Call, url: str, source_type: str, facts: Facts, targe
     assert call.account is not None
     if not setting(call.emulator, "upscale_enabled", True):
         return "SERVICE_DISABLED", "the standalone upscaler is temporarily disabled"
-    if source_type == "url" and private_host(url):
+    if source_type == "url" and private_host(url) and call.emulator.known_media(url) is None:
         return "URL_RESOLVES_TO_PRIVATE_IP", "the source URL resolves to a private or internal address"
     if "unreachable" in facts.flags:
         return "URL_NOT_REACHABLE", "the source URL could not be reached"
