@@ -219,3 +219,35 @@ def test_bad_prices_stop_the_start(tmp_path: Path, text: str, needle: str) -> No
     settings.vendors = ("perseworks",)
     with pytest.raises(StartupError, match=needle), serve_in_thread(settings):
         pass
+
+
+def test_seegen_and_powertokens_read_their_prices_from_the_config(tmp_path: Path) -> None:
+    text = """
+[vendors.seegen.prices.video_credits_per_second.sd2.720p]
+no_video_ref = 50
+
+[vendors.powertokens.prices.usd_per_million_tokens]
+dreamina-seedance-2-0-260128 = 14.0
+"""
+    settings = resolve({"config": write(tmp_path, text)}, env={},
+                       known_vendors=("seegen", "powertokens")).settings
+    settings.vendors, settings.clock = ("seegen", "powertokens"), "manual"
+    with serve_in_thread(settings) as running:
+        sg = running.create_account("seegen", credits=10_000)
+        sg_api = httpx.Client(base_url=running.vendor_url("seegen"),
+                              headers={"Authorization": f"Bearer {sg['api_key']}"})
+        task = sg_api.post("/jobs/createTask", json={"model": "sd2", "inputs": {"prompt": "p", "duration": "5s"}})
+        assert task.status_code == 200, task.text
+        running.advance(3600)
+        done = sg_api.get("/jobs/queryTask", params={"taskId": task.json()["taskId"]}).json()
+        assert done["creditsUsed"] == 250  # 5 s × 50 instead of the document's 40
+        pt = running.create_account("powertokens", credits=10_000)
+        created = httpx.post(running.vendor_url("powertokens") + "/byteplus/api/v3/contents/generations/tasks",
+                             headers={"Authorization": pt["api_key"]},
+                             json={"model": "dreamina-seedance-2-0-260128", "content": [{"type": "text", "text": "p"}],
+                                   "duration": 5, "resolution": "720p", "ratio": "16:9"})
+        assert created.status_code == 200, created.text
+        ledger = running.control().get(f"/accounts/{pt['account_id']}").json()["ledger"]
+        # Ark's 720p 16:9 5 s usage, 108 900 tokens, at $14 (not $7) per million: 152.46 credits held
+        assert [(e["kind"], e["amount"]) for e in ledger if e["ref"] == created.json()["id"]] == [("hold", 152.46)]
+        sg_api.close()

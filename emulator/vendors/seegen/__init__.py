@@ -54,4 +54,5 @@ def build() -> Vendor:
         trial_credits=0,
         credits_per_usd=pricing.CREDITS_PER_USD,
         install=install,
+        prices=pricing.PRICES,
     )

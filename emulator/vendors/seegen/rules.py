@@ -497,7 +497,8 @@ def _check_sd2(call: Call, model: str, inputs: dict[str, Any]) -> GenPlan:
             raise error("invalid", f"inputs.audioUrls[{i}]: reference audio may be at most 15 s; this one "
                         f"is {facts.seconds:g} s", param="inputs.audioUrls")
     per_video = setting(call.emulator, "input_minimum", "sum") == "each"
-    cost = pricing.sd2_credits(model, tier, seconds, video_seconds, upscale, minimum_per_video=per_video)
+    cost = pricing.sd2_credits(model, tier, seconds, video_seconds, upscale, minimum_per_video=per_video,
+                               prices=call.emulator.prices["seegen"])
     width, height = SD2_PIXELS[resolution]
     scale = SCALE[upscale or tier]
     running = 30.0 + 6.0 * seconds if tier == "720p" else 600.0 + 10.0 * seconds
@@ -573,7 +574,7 @@ def _check_happyhorse(call: Call, inputs: dict[str, Any]) -> GenPlan:
     kept = truncate_prompt(prompt)
     running = (30.0 + 6.0 * seconds) if tier == "720p" else (60.0 + 10.0 * seconds)
     return GenPlan("happyhorse", "video", mode, width, height, seconds, "mp4",
-                   pricing.happyhorse_credits(tier, seconds), running, audio=False,
+                   pricing.happyhorse_credits(tier, seconds, call.emulator.prices["seegen"]), running, audio=False,
                    details={"tier": tier, "ratio": ratio, "prompt_truncated": len(kept) < len(prompt),
                             "prompt_kept_chars": len(kept)})
 
@@ -608,7 +609,7 @@ def _check_gpt_image(call: Call, inputs: dict[str, Any]) -> GenPlan:
     width, height = gpt_image_size(resolution, aspect)
     running = 20.0 * (2 if quality == "high" else 1) + {"1k": 0.0, "2k": 5.0, "4k": 15.0}[resolution]
     return GenPlan("gpt-image-2", "image", "image-to-image" if urls else "text-to-image", width, height,
-                   0, fmt, pricing.gpt_image_credits(resolution, quality), running,
+                   0, fmt, pricing.gpt_image_credits(resolution, quality, call.emulator.prices["seegen"]), running,
                    details={"resolution": resolution, "quality": quality, "aspectRatio": aspect})
 
 
@@ -667,7 +668,8 @@ def check_upscale(call: Call) -> tuple[UpscalePlan, str | None]:
     if name == "rate_limited":  # the others act out during the job
         raise_submit_scenario(name)
     facts = probe(call.emulator, url, "video", param)
-    credits = pricing.standalone_upscale_credits(target, facts.seconds, setting(call.emulator, "upscale_rates", None))
+    credits = pricing.standalone_upscale_credits(target, facts.seconds, setting(call.emulator, "upscale_rates", None),
+                                                 call.emulator.prices["seegen"])
     plan = UpscalePlan(target, facts, credits, None)
     plan.failure = _upscale_failure(call, url, source["type"], facts, target, credits)
     if plan.failure is None:
