@@ -9,7 +9,13 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from client import AuthenticationError, BadRequestError, InternalServerError, RateLimitError
+from client import (
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    PermissionDeniedError,
+    RateLimitError,
+)
 from client.seegen import SeeGen, Task
 
 from .._support import Account, Clock, Target
@@ -43,6 +49,18 @@ def test_a_revoked_key_is_401(client: SeeGen, account: Account, make_client: Cal
     account.control.revoke_key(account, other["key_id"])
     with pytest.raises(AuthenticationError):
         make_client(api_key=other["api_key"]).account.credits()
+
+
+@pytest.mark.emulator_only
+def test_a_key_limited_to_some_models_is_403_on_the_others(account: Account,
+                                                            make_client: Callable[..., SeeGen]) -> None:
+    assert account.control is not None
+    key = account.control.create_key(account, allowed_models=["sd2-fast"])
+    scoped = make_client(api_key=key["api_key"])
+    with account.unchanged(), pytest.raises(PermissionDeniedError) as err:
+        scoped.jobs.create_task("sd2", prompt="p", duration="4s")
+    assert err.value.status_code == 403 and err.value.code == "ACCESS_DENIED" and err.value.param == "model"
+    assert scoped.jobs.create_task("sd2-fast", prompt="p", duration="4s").task_id
 
 
 @pytest.mark.emulator_only
