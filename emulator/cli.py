@@ -46,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-requests", action="store_const", const=True, default=None,
                        help="structured JSON request logs on stderr")
     serve.add_argument("--journal-size", type=int, default=None, help="requests kept for /_emulator/requests")
+    serve.add_argument("--set", action="append", default=None, metavar="VENDOR.SETTING=VALUE",
+                       help="a vendor setting, e.g. genray.timing_scale=0.1 (repeatable; env "
+                            "SEEDANCE_<VENDOR>_<SETTING>; a [vendors.<name>] key in the config)")
     serve.add_argument("--no-test-accounts", dest="test_accounts", action="store_false",
                        help="do not make a test account per vendor at start (made when no config pins accounts)")
     serve.add_argument("--log-level", default=None, help="uvicorn's log level (default warning)")

@@ -28,6 +28,7 @@ environment, then the file, then the defaults).
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -84,6 +85,35 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "port": 8000, "clock": "real", "speed": 1.0,
                             "log_level": "warning", "journal_size": 1000}
+
+
+def _value(text: str) -> Any:
+    """A vendor setting's value: JSON when it parses (numbers, booleans, tables), else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _vendor_setting(item: str, source: str) -> tuple[str, Any]:
+    """`genray.timing_scale=0.1` → ("genray.timing_scale", 0.1)."""
+    name, sep, value = item.partition("=")
+    vendor, dot, key = name.strip().partition(".")
+    if not sep or not dot or not vendor or not key:
+        raise StartupError(f"{source} {item!r}: write VENDOR.SETTING=VALUE, e.g. genray.timing_scale=0.1")
+    return f"{vendor}.{key}", _value(value)
+
+
+def _vendor_settings_from_env(env: Mapping[str, str], vendors: tuple[str, ...]) -> dict[str, Any]:
+    """`SEEDANCE_<VENDOR>_<SETTING>=value`, e.g. SEEDANCE_GENRAY_TIMING_SCALE=0.1 or
+    SEEDANCE_GENRAY_PRICES='{"upscale_credits": 0}'."""
+    out: dict[str, Any] = {}
+    for vendor in vendors:
+        prefix = f"{ENV_PREFIX}{vendor.upper()}_"
+        for name, value in env.items():
+            if name.startswith(prefix) and len(name) > len(prefix):
+                out[f"{vendor}.{name[len(prefix):].lower()}"] = _value(value)
+    return out
 
 
 @dataclass
@@ -145,6 +175,10 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
         raise StartupError("speed: must be above 0")
     extra = {f"{vendor}.{key}": value for vendor, table in document.get("vendors", {}).items()
              for key, value in (table.items() if isinstance(table, dict) else ())}
+    extra.update(_vendor_settings_from_env(env, known_vendors or tuple(vendors)))
+    for item in flags.get("set") or ():
+        name, value = _vendor_setting(item, "--set")
+        extra[name] = value
     accounts = document.get("accounts", [])
     if not isinstance(accounts, list) or not all(isinstance(a, dict) and a.get("vendor") for a in accounts):
         raise StartupError("config: each [[accounts]] entry needs a 'vendor'")

@@ -251,3 +251,15 @@ dreamina-seedance-2-0-260128 = 14.0
         # Ark's 720p 16:9 5 s usage, 108 900 tokens, at $14 (not $7) per million: 152.46 credits held
         assert [(e["kind"], e["amount"]) for e in ledger if e["ref"] == created.json()["id"]] == [("hold", 152.46)]
         sg_api.close()
+
+
+def test_vendor_settings_come_from_flags_the_environment_or_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[vendors.perseworks]\ntiming_scale = 0.25\nsome_setting = 'file'\n")
+    config = resolve({"config": path, "set": ['perseworks.prices={"video_credits_per_second": {"720p": 20}}',
+                                              "perseworks.some_setting=flag"]},
+                     env={"SEEDANCE_PERSEWORKS_TIMING_SCALE": "0.5", "SEEDANCE_PERSEWORKS_SOME_SETTING": "env"},
+                     known_vendors=KNOWN)
+    assert config.settings.extra == {"perseworks.timing_scale": 0.5, "perseworks.some_setting": "flag",
+                                     "perseworks.prices": {"video_credits_per_second": {"720p": 20}}}
+    with pytest.raises(StartupError, match=r"VENDOR\.SETTING=VALUE"):
+        resolve({"set": ["timing_scale=0.5"]}, env={}, known_vendors=KNOWN)
