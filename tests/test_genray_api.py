@@ -407,4 +407,8 @@ def test_control_api_rejects_an_unknown_plan_without_leaving_an_account(emu: Run
     before = len(control.get("/accounts", params={"vendor": "genray"}).json())
     response = control.post("/accounts", json={"vendor": "genray", "plan": "platinum"})
     assert response.status_code == 400 and "plan" in response.json()["error"]
+    for bad, field in (({"webhook_url": "http://example.com/h"}, "webhook_url"),
+                       ({"concurrent_jobs": -1}, "concurrent_jobs")):
+        response = control.post("/accounts", json={"vendor": "genray", **bad})
+        assert response.status_code == 400 and field in response.json()["error"]
     assert len(control.get("/accounts", params={"vendor": "genray"}).json()) == before

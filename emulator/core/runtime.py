@@ -124,6 +124,7 @@ class Emulator:
         now = self.clock.now()
         credits = body.get("credits", vendor.trial_credits)
         scopes = KeyScopes.parse(body.get("allowed_models"), body.get("allowed_ips"))  # may raise: nothing made yet
+        vendor.check_account(self, body)  # so may the vendor's own checks
         account = self.accounts.create_account(vendor.name, now, plan=body.get("plan"), extras=body)
         if credits:
             self.ledger.top_up(account.id, Decimal(str(credits)), now, note="opening balance")

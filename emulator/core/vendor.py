@@ -111,6 +111,8 @@ class Vendor:
     account_extras: Callable[[Emulator, Account, ApiKey, dict[str, Any]], dict[str, Any]] = (
         lambda emulator, account, key, body: {}
     )
+    # Refuse an account body (ValueError, said to the control API's caller) before anything is made.
+    check_account: Callable[[Emulator, dict[str, Any]], None] = lambda emulator, body: None
     # Requests per minute for a key when the vendor sets it by plan (0 = unlimited); None: a
     # key's own `rate_limit_rpm`, else `default_rpm`. A key's own figure always wins.
     rate_limit_for: Callable[[Emulator, Account, ApiKey], int] | None = None

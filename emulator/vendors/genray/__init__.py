@@ -51,32 +51,32 @@ def install(emulator: Emulator) -> None:
     emulator.lifecycle.on_step(NAME, on_step)
 
 
+def _plan_id(emulator: Emulator, body: dict[str, Any]) -> str:
+    default = str(emulator.settings.extra.get("genray.default_plan", pricing.DEFAULT_PLAN))
+    return str(body.get("plan") or default).lower()
+
+
+def check_account(emulator: Emulator, body: dict[str, Any]) -> None:
+    """What `POST /_emulator/accounts {"vendor": "genray", ...}` may say, checked before anything is made."""
+    url = body.get("webhook_url")
+    if _plan_id(emulator, body) not in pricing.PLANS:
+        raise ValueError(f"'plan' must be one of {', '.join(pricing.PLANS)}")
+    if url is not None and not (isinstance(url, str) and callback_url_allowed(
+            url, https_only=True, allow_http_loopback=emulator.settings.allow_http_callbacks)):
+        raise ValueError("'webhook_url' must be an HTTPS URL")
+    jobs = body.get("concurrent_jobs")
+    if jobs is not None and not (isinstance(jobs, int) and not isinstance(jobs, bool) and jobs >= 0):
+        raise ValueError("'concurrent_jobs' must be an integer ≥ 0 (0: unlimited)")
+
+
 def account_extras(emulator: Emulator, account: Account, key: ApiKey, body: dict[str, Any]) -> dict[str, Any]:
     """`POST /_emulator/accounts {"vendor": "genray", "plan": ..., "webhook_url": ...}`: the plan (default
     Standard, or the `genray.default_plan` setting), the key's webhook secret, and, unless `credits` was
     given, the plan's monthly credits as the opening balance."""
-    default = str(emulator.settings.extra.get("genray.default_plan", pricing.DEFAULT_PLAN))
-    plan_id = str(body.get("plan") or default).lower()
-    url = body.get("webhook_url")
-    problem = None
-    if plan_id not in pricing.PLANS:
-        problem = f"'plan' must be one of {', '.join(pricing.PLANS)}"
-    elif url is not None and not (isinstance(url, str) and callback_url_allowed(
-            url, https_only=True, allow_http_loopback=emulator.settings.allow_http_callbacks)):
-        problem = "'webhook_url' must be an HTTPS URL"
-    elif body.get("concurrent_jobs") is not None and not (
-            isinstance(body["concurrent_jobs"], int) and not isinstance(body["concurrent_jobs"], bool)
-            and body["concurrent_jobs"] >= 0):
-        problem = "'concurrent_jobs' must be an integer ≥ 0 (0: unlimited)"
-    if problem is not None:
-        # Undo what the core made before asking us (core change requested: validate before creating).
-        emulator.accounts.revoke(key.id, emulator.clock.now())
-        emulator.accounts.accounts.pop(account.id, None)
-        raise ValueError(problem)
-    plan = pricing.PLANS[plan_id]
+    plan = pricing.PLANS[_plan_id(emulator, body)]
     account.plan = plan.id
     account.extras["genray_period_end"] = account.created_at + pricing.PLAN_PERIOD_SECONDS
-    key.webhook_url = url
+    key.webhook_url = body.get("webhook_url")
     key.webhook_secret = "whsec_" + emulator.ids.secret(32)
     out: dict[str, Any] = {"plan": plan.id, "webhook_secret": key.webhook_secret}
     if "credits" not in body and plan.credits_per_month:
@@ -100,6 +100,7 @@ def build() -> Vendor:
         max_body_bytes=MAX_BODY_BYTES,
         trial_credits=0,
         install=install,
+        check_account=check_account,
         account_extras=account_extras,
         rate_limit_for=rules.rate_limit_for,
         restore=rules.restore_generations,
