@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from client import genray as gr
 from client._base import AuthenticationError
+from contracts.genray._support import document_verify_webhook
 from emulator.core import spec as spec_module
 
 SPEC = spec_module.load("genray")
@@ -108,26 +109,11 @@ def test_the_error_body_becomes_a_typed_error() -> None:
     client.close()
 
 
-# Copied verbatim from genray.md, "Verifying Signatures".
-DOCUMENT_CODE = """\
-import hmac, hashlib
-def verify_webhook(payload_body, signature_header, webhook_secret):
-    expected = hmac.new(
-        webhook_secret.encode(),
-        payload_body,
-        hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(f"sha256={expected}", signature_header)
-"""
-
-
 @pytest.mark.parametrize("body", [b"{}", b'{"event":"video.completed","data":{"id":"x","status":"completed"},'
                                   b'"timestamp":"2026-04-02T12:05:00"}', "ünïcode".encode()])
 def test_signature_helpers_agree_with_the_document(body: bytes) -> None:
-    namespace: dict[str, Any] = {}
-    exec(DOCUMENT_CODE, namespace)
     signature = gr.sign_webhook(body, "whsec_abc")
-    assert namespace["verify_webhook"](body, signature, "whsec_abc")
+    assert document_verify_webhook(body, signature, "whsec_abc")
     assert gr.verify_webhook(body, signature, "whsec_abc") and gr.Genray.verify_webhook(body, signature, "whsec_abc")
     assert not gr.verify_webhook(body + b" ", signature, "whsec_abc")
     assert not gr.verify_webhook(body, None, "whsec_abc")

@@ -6,32 +6,19 @@ are served at the root."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+from contracts.genray._support import document_verify_webhook as verify_webhook
 from emulator.core.runtime import Settings
 from emulator.testing import RunningEmulator, SpecCheck, WebhookReceiver, serve_in_thread
 
 pytestmark = pytest.mark.emulator_only
 
-# Copied verbatim from genray.md, "Verifying Signatures", and run as written.
-DOCUMENT_CODE = """\
-import hmac, hashlib
-def verify_webhook(payload_body, signature_header, webhook_secret):
-    expected = hmac.new(
-        webhook_secret.encode(),
-        payload_body,
-        hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(f"sha256={expected}", signature_header)
-"""
-_namespace: dict[str, Any] = {}
-exec(DOCUMENT_CODE, _namespace)
-verify_webhook: Callable[[bytes, str, str], bool] = _namespace["verify_webhook"]
 
 
 def of(rec: WebhookReceiver, name: str) -> list[tuple[bytes, dict[str, str]]]:

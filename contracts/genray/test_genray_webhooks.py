@@ -9,7 +9,6 @@ an HTTPS URL on a closed local port, so every attempt fails and the whole retry 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,24 +16,11 @@ import pytest
 from client.genray import Genray, InvalidSignatureError, ValidationError, parse_webhook, verify_webhook
 
 from .._support import Account, Control
+from ._support import document_verify_webhook
 from .conftest import PROMPT, Finish, MakeClient
 
 pytestmark = pytest.mark.emulator_only
 
-# Copied verbatim from genray.md, "Verifying Signatures", and run as written.
-DOCUMENT_CODE = """\
-import hmac, hashlib
-def verify_webhook(payload_body, signature_header, webhook_secret):
-    expected = hmac.new(
-        webhook_secret.encode(),
-        payload_body,
-        hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(f"sha256={expected}", signature_header)
-"""
-_namespace: dict[str, Any] = {}
-exec(DOCUMENT_CODE, _namespace)
-document_verify_webhook: Callable[[bytes, str, str], bool] = _namespace["verify_webhook"]
 
 HOOK = "https://127.0.0.1:9/genray-hook"
 
