@@ -356,3 +356,20 @@ def test_documented_error_cases(emu: RunningEmulator, api: httpx.Client, anonymo
     unknown = anonymous.get("/v1/asset/jobs/get-asset-id", params={"task_id": "XXXX"},
                             headers={"Authorization": "Bearer wrong"})
     assert unknown.status_code == 404 and unknown.json()["data"] is None
+
+
+def test_the_video_url_is_valid_for_14_days(emu: RunningEmulator, api: httpx.Client) -> None:
+    """"The video URL is valid for **14 days**. Please download and save it promptly." """
+    created = api.post(TASKS, json={"model": "dreamina-seedance-2-0-fast-260128", "duration": 4,
+                                    "content": [{"type": "text", "text": "a lantern"}],
+                                    "return_last_frame": True}).json()
+    emu.advance(3600)
+    done = api.get(f"{TASKS}/{created['id']}").json()
+    video, frame = done["content"]["video_url"], done["content"]["last_frame_url"]
+    assert httpx.get(video).status_code == 200 and httpx.get(frame).status_code == 200
+    emu.advance(14 * 86400 - 3600 - 120)  # still inside the 14 days since the video was made
+    assert httpx.get(video).status_code == 200
+    emu.advance(3600)
+    expired = httpx.get(video)
+    assert expired.status_code == 403 and expired.json()["error"] == "expired"
+    assert httpx.get(frame).status_code == 403

@@ -20,6 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from . import media_render
+from .clock import Clock
 from .ids import IdFactory
 
 MEDIA_PATH = "/media"
@@ -67,8 +68,10 @@ def served_name(url: str) -> str | None:
 
 
 class MediaStore:
-    def __init__(self, ids: IdFactory, cache_dir: Path | None = None):
+    def __init__(self, ids: IdFactory, cache_dir: Path | None = None, clock: Clock | None = None):
         self._ids = ids
+        self._clock = clock
+        self.expires: dict[str, float] = {}  # name → emulated time after which the URL answers 403
         self._owned_tmp = None if cache_dir else tempfile.TemporaryDirectory(prefix="seedance-media-")
         self.cache_dir = Path(cache_dir or self._owned_tmp.name)  # type: ignore[union-attr]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +87,14 @@ class MediaStore:
     @staticmethod
     def url(origin: str, name: str) -> str:
         return f"{origin}{MEDIA_PATH}/{name}"
+
+    def set_expiry(self, name: str, at: float) -> None:
+        """The URL stops working at `at` (emulated time), as a vendor's signed links do."""
+        self.expires[name] = at
+
+    def expired(self, name: str) -> bool:
+        at = self.expires.get(name)
+        return at is not None and self._clock is not None and self._clock.now() >= at
 
     def info(self, name: str) -> MediaInfo | None:
         spec = self.items.get(name)
@@ -118,6 +129,8 @@ class MediaStore:
             spec = self.items.get(name)
             if spec is None:
                 return JSONResponse({"error": "not_found", "message": "no such media"}, status_code=404)
+            if self.expired(name):
+                return JSONResponse({"error": "expired", "message": "this media URL has expired"}, status_code=403)
             path = await asyncio.to_thread(self.render, spec)
             return FileResponse(path, media_type=MEDIA_TYPES.get(spec.fmt, "application/octet-stream"))
 
@@ -125,6 +138,7 @@ class MediaStore:
 
     def reset(self) -> None:
         self.items.clear()
+        self.expires.clear()
 
     def close(self) -> None:
         """Remove rendered files the store owns (a cache dir given to it is left alone)."""

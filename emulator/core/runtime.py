@@ -90,7 +90,7 @@ class Emulator:
         self.lifecycle.time_scale = _timing_scales(settings, [v.name for v in vendors])
         self.limiter = RateLimiter()
         self.outbox = Outbox(self.clock, self.scheduler)
-        self.media = MediaStore(self.ids, settings.media_dir)
+        self.media = MediaStore(self.ids, settings.media_dir, self.clock)
         upload_dir = settings.upload_dir or (uploads_dir(settings.state) if settings.state else None)
         self.uploads = UploadStore(self.ids, upload_dir)
         self.faults = Faults(settings.seed)

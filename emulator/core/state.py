@@ -82,7 +82,7 @@ class StateFile:
             "ledger": ledger.dump(),
             "tasks": emulator.lifecycle.tasks,
             "outbox": emulator.outbox.deliveries,
-            "media": emulator.media.items,
+            "media": (emulator.media.items, emulator.media.expires),
             "uploads": emulator.uploads.items,
             "clock": {"mode": clock.mode, "now": clock.now(), "wall": time.time()},
             "ids": emulator.ids.dump(),
@@ -102,7 +102,7 @@ class StateFile:
         emulator.accounts.restore(*parts["accounts"])
         emulator.ledger.restore(parts["ledger"])
         emulator.lifecycle.tasks = parts["tasks"]
-        emulator.media.items = parts["media"]
+        emulator.media.items, emulator.media.expires = parts["media"]
         emulator.uploads.items = {name: u for name, u in parts["uploads"].items() if u.path.exists()}
         emulator.ids.restore(parts["ids"])
         clock = parts["clock"]

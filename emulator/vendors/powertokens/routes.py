@@ -71,6 +71,9 @@ def _submit(call: Call, req: rules.Request) -> Task:
     task = Task(id=task_id, vendor=NAME, kind="video", account_id=call.account.id, key_id=call.key.id,
                 created_at=now, steps=steps, outcome=outcome, params=dict(call.body), scenario=name, data=data)
     emulator.lifecycle.start(task)
+    for name in (data.get("video"), data.get("last_frame")):
+        if name:  # "The video URL is valid for 14 days", from the moment it exists
+            emulator.media.set_expiry(name, task.final.at + rules.URL_VALIDITY_SECONDS)
     return task
 
 

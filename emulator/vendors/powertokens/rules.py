@@ -40,6 +40,7 @@ ADAPTIVE_FALLBACK = "16:9"  # adaptive with nothing to adapt to (text-only, or a
 DEFAULT_EXPIRES_AFTER = 172800  # "execution_expires_after | int s, 172800"
 MAX_QUEUED = 120  # "At most 120 queued tasks per account"
 RETENTION_SECONDS = 7 * 86400  # "Only tasks from the last 7 days can be queried"
+URL_VALIDITY_SECONDS = 14 * 86400  # "The video URL is valid for 14 days"
 CANCELLED_RETENTION_SECONDS = 86400  # "cancelled ... auto-deleted after 24h"
 
 # Reference media (reference-ark-and-openai.md): 1–9 images, 0–3 videos, 0–3 audios; videos and
