@@ -206,3 +206,12 @@ def test_documented_error_format(local: RunningEmulator) -> None:
         assert c.get("/api/v1/videos/JOB_ID").json()["detail"]["error"] == "not_found"
         missing = httpx.get(local.base_url + "/api/v1/account")
         assert missing.status_code == 401 and missing.json()["detail"]["error"] == "unauthorized"
+
+
+def test_the_control_api_keeps_to_the_plans_key_limit(emu: RunningEmulator) -> None:
+    """Keys made through the control API count toward "API keys per plan" like those of /api/keys."""
+    account = emu.create_account("genray", plan="standard")  # Standard: 2 keys
+    with emu.control() as control:
+        assert control.post(f"/accounts/{account['account_id']}/keys", json={}).status_code == 201
+        refused = control.post(f"/accounts/{account['account_id']}/keys", json={})
+        assert refused.status_code == 409 and "allows 2" in refused.json()["error"]

@@ -372,3 +372,16 @@ def test_a_generated_video_can_be_upscaled_by_its_output_url(emu: RunningEmulato
     done = api.get("/upscale/query", params={"taskId": job.json()["taskId"]}).json()
     assert done["status"] == "completed" and done["creditsConsumed"] == 5 * 25
     assert done["result"]["probedSourceResolution"] == "720x720" and done["result"]["probedDurationSeconds"] == 4
+
+
+def test_at_most_10_api_keys_per_account(emu: RunningEmulator) -> None:
+    """"Create API keys at https://seegen.ai/account (max 10 per account)": the control API, which
+    stands in for that page, keeps to it; a revoked key frees a place."""
+    account = emu.create_account("seegen", credits=100)
+    with emu.control() as control:
+        made = [control.post(f"/accounts/{account['account_id']}/keys", json={}) for _ in range(9)]
+        assert [r.status_code for r in made] == [201] * 9  # with the account's first key: 10
+        refused = control.post(f"/accounts/{account['account_id']}/keys", json={})
+        assert refused.status_code == 409 and "allows 10" in refused.json()["error"]
+        control.delete(f"/accounts/{account['account_id']}/keys/{made[0].json()['key_id']}")
+        assert control.post(f"/accounts/{account['account_id']}/keys", json={}).status_code == 201

@@ -151,6 +151,11 @@ def mount(emulator: Emulator) -> Mount:
         _string_list(body, "allowed_ips")
         if "api_key" in body and not isinstance(body["api_key"], str):
             raise ControlError(400, "'api_key' (a key to pin) must be a string")
+        limit = emulator.vendors[account.vendor].max_keys(emulator, account)
+        active = sum(1 for k in emulator.accounts.keys_of(account.id) if k.active)
+        if limit is not None and active >= limit:
+            raise ControlError(409, f"the account has {active} active keys; {account.vendor} allows {limit} "
+                                    "(revoke one first)")
         try:
             key, plaintext = emulator.issue_key(account, body)
         except ValueError as err:

@@ -111,6 +111,8 @@ class Vendor:
     account_extras: Callable[[Emulator, Account, ApiKey, dict[str, Any]], dict[str, Any]] = (
         lambda emulator, account, key, body: {}
     )
+    # How many active keys an account may have (None: no limit); the control API keeps to it.
+    max_keys: Callable[[Emulator, Account], int | None] = lambda emulator, account: None
     # Refuse an account body (ValueError, said to the control API's caller) before anything is made.
     check_account: Callable[[Emulator, dict[str, Any]], None] = lambda emulator, body: None
     # Requests per minute for a key when the vendor sets it by plan (0 = unlimited); None: a

@@ -101,6 +101,7 @@ def build() -> Vendor:
         trial_credits=0,
         install=install,
         check_account=check_account,
+        max_keys=lambda emulator, account: rules.plan_of(account).max_api_keys,
         account_extras=account_extras,
         rate_limit_for=rules.rate_limit_for,
         restore=rules.restore_generations,

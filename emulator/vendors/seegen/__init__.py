@@ -39,6 +39,9 @@ def install(emulator: Emulator) -> None:
     emulator.lifecycle.on_step(NAME, on_step)
 
 
+MAX_KEYS = 10  # "Create API keys at https://seegen.ai/account (max 10 per account)"
+
+
 def build() -> Vendor:
     return Vendor(
         name=NAME,
@@ -55,4 +58,5 @@ def build() -> Vendor:
         credits_per_usd=pricing.CREDITS_PER_USD,
         install=install,
         prices=pricing.PRICES,
+        max_keys=lambda emulator, account: MAX_KEYS,
     )
