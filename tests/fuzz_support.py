@@ -69,5 +69,14 @@ class Tally:
             out[op, mode] += n
         return out
 
+    def every_operation_ran(self, operations: set[str]) -> bool:
+        """At a module's teardown: False when its fuzz test was deselected (-k) and nothing ran;
+        otherwise assert that every operation ran, and return True for the module's own checks."""
+        if not self.ran:
+            return False
+        ran_ops = {op for op, _ in self.by_operation_and_mode()}
+        assert ran_ops == operations, f"some operation never ran:\n{self.summary()}"
+        return True
+
     def summary(self) -> str:
         return "\n".join(f"  {k}: {n}" for k, n in sorted(self.ran.items()))
