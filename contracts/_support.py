@@ -10,7 +10,10 @@ the same for every vendor), `fresh_account` and `wait_options`.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,10 +23,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from client._base import AsyncAPIClient, SyncAPIClient
-from emulator.testing import SpecCheck
+from client._base import AsyncAPIClient, SyncAPIClient, retry_after_seconds
+from emulator.testing import RunningEmulator, SpecCheck
 
 HTTP_TIMEOUT = 60.0  # seconds, for one request of a suite's clients
+# The in-process emulator, once started: plugins read its request journal (contracts.coverage).
+IN_PROCESS = pytest.StashKey[RunningEmulator]()
 
 # -- the target -----------------------------------------------------------------------
 
@@ -43,7 +48,6 @@ class Target:
     api_key: str | None = None
     control_url: str | None = None
     clock_mode: str | None = None
-    allow_spend: bool = False
     in_process: bool = False
 
     @property
@@ -70,6 +74,99 @@ def probe_emulator(origin: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) and body.get("status") == "ok" else None
+
+
+# -- spending on a live target --------------------------------------------------------
+
+# Each vendor's estimates are in the unit its documents bill in: credits, except PowerTokens,
+# whose documents give no price at all ("pay-per-use"); they state Ark's billing quantity, the
+# output tokens of `usage.completion_tokens`, so its estimates (and its cap) count those.
+SPEND_UNITS: dict[str, str] = {"powertokens": "tokens"}
+
+
+def spend_unit(vendor: str) -> str:
+    return SPEND_UNITS.get(vendor, "credits")
+
+
+def spend_estimate(item: pytest.Item) -> float | None:
+    """What a test marked `spends(credits=...)` may spend on a live target, from the document's
+    prices: a number, or a function of the test's parameters (by name) for a parametrized test.
+    None when the test is not marked; ValueError when the marker gives no usable estimate."""
+    marker = item.get_closest_marker("spends")
+    if marker is None:
+        return None
+    if marker.args or set(marker.kwargs) != {"credits"}:
+        raise ValueError("mark it `@pytest.mark.spends(credits=<estimate from the document's prices>)`")
+    credits = marker.kwargs["credits"]
+    if callable(credits):
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        wanted = inspect.signature(credits).parameters
+        missing = [name for name in wanted if name not in params]
+        if missing:
+            raise ValueError(f"the estimate asks for {', '.join(missing)}, which the test is not parametrized by")
+        credits = credits(**{name: params[name] for name in wanted})
+    if isinstance(credits, bool) or not isinstance(credits, int | float) or credits < 0:
+        raise ValueError(f"the estimate must be a number of credits ≥ 0, not {credits!r}")
+    return float(credits)
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 6)
+
+
+@dataclass
+class SpendLedger:
+    """The run's spending, estimated from the documents: `cap` is `--allow-spend` (None: nothing
+    may be spent on a live target), applied to each vendor in its own unit. A test's estimate
+    counts once the test starts, whatever its outcome; on an emulator spending is free and only
+    tallied."""
+
+    cap: float | None
+    live: dict[str, bool] = field(default_factory=dict)
+    spent: dict[str, float] = field(default_factory=dict)
+    tests: dict[str, float] = field(default_factory=dict)
+    skipped_for_budget: list[str] = field(default_factory=list)
+
+    def saw(self, vendor: str, *, live: bool) -> None:
+        self.live[vendor] = live
+        self.spent.setdefault(vendor, 0.0)
+
+    def admit(self, nodeid: str, vendor: str, estimate: float, *, live: bool) -> str | None:
+        """Count the test's estimate and return None, or return why it may not run."""
+        self.saw(vendor, live=live)
+        if live and self.cap is None:
+            return "spends credits on a live target; pass --allow-spend N (credits) to run it"
+        left = (self.cap or 0.0) - self.spent[vendor]
+        if live and estimate > left + 1e-9:
+            self.skipped_for_budget.append(nodeid)
+            unit = spend_unit(vendor)
+            return (f"would exceed --allow-spend budget ({_number(estimate)} {unit} estimated, "
+                    f"{_number(max(left, 0.0))} of {_number(self.cap or 0.0)} left for {vendor})")
+        self.spent[vendor] += estimate
+        self.tests[nodeid] = estimate
+        return None
+
+    def report(self) -> dict[str, Any]:
+        return {"cap": self.cap, "live": dict(self.live),
+                "spent": {vendor: _number(credits) for vendor, credits in self.spent.items()},
+                "units": {vendor: spend_unit(vendor) for vendor in self.spent},
+                "tests": {nodeid: _number(credits) for nodeid, credits in self.tests.items()},
+                "skipped_for_budget": list(self.skipped_for_budget)}
+
+    def summary(self) -> list[str]:
+        lines = []
+        for vendor, spent in self.spent.items():
+            unit = spend_unit(vendor)
+            if not self.live[vendor]:
+                lines.append(f"{vendor} (emulator): spent ≈ {_number(spent)} {unit}, free on an emulator (no cap)")
+            elif self.cap is None:
+                lines.append(f"{vendor} (live): spent ≈ 0 {unit}; no --allow-spend, so no test that spends ran")
+            else:
+                lines.append(f"{vendor} (live): spent ≈ {_number(spent)} {unit} of cap {_number(self.cap)}")
+        if self.skipped_for_budget:
+            lines.append(f"{len(self.skipped_for_budget)} test(s) skipped: they would exceed the --allow-spend budget")
+        return lines
 
 
 # -- the control API ------------------------------------------------------------------
@@ -206,18 +303,17 @@ def make_target(config: pytest.Config, vendor: str, in_process: Callable[[], Any
                 or os.environ.get(url_env))
     api_key = (config.getoption(key_option) or (only_this and config.getoption("--api-key"))
                or os.environ.get(key_env))
-    allow_spend = bool(config.getoption("--allow-spend"))
     if not base_url:
         running = in_process()
         return Target(vendor, running.vendor_url(vendor), api_key=None, control_url=running.base_url + "/_emulator",
-                      clock_mode="manual", allow_spend=allow_spend, in_process=True)
+                      clock_mode="manual", in_process=True)
     base_url = base_url.rstrip("/")
     parts = urlsplit(base_url)
     health = probe_emulator(f"{parts.scheme}://{parts.netloc}")
     if health is None:
-        return Target(vendor, base_url, api_key=api_key or None, allow_spend=allow_spend)
+        return Target(vendor, base_url, api_key=api_key or None)
     return Target(vendor, base_url, api_key=api_key or None, control_url=f"{parts.scheme}://{parts.netloc}/_emulator",
-                  clock_mode=health.get("clock", {}).get("mode"), allow_spend=allow_spend)
+                  clock_mode=health.get("clock", {}).get("mode"))
 
 
 def async_hook(check: Callable[[httpx.Response], None]) -> Callable[[httpx.Response], Any]:
@@ -231,6 +327,17 @@ def async_hook(check: Callable[[httpx.Response], None]) -> Callable[[httpx.Respo
 
 
 # -- the suites' clients --------------------------------------------------------------
+
+
+class CountingOnly(SpecCheck):
+    """SpecCheck with the checking left out (`--no-spec-check`): the drift checker judges each
+    response instead, so a finding is reported rather than failing the test that met it. Responses
+    are still counted, as some tests count the tries a client made by them."""
+
+    def __call__(self, response: httpx.Response) -> None:
+        located = self._locate(urlsplit(str(response.request.url)).path)
+        if located is not None and located[0].match(response.request.method, located[1]) is not None:
+            self.checked += 1
 
 
 def bearer(api_key: str) -> dict[str, str]:
@@ -263,6 +370,63 @@ def wait_options(control: Control | None, step_seconds: float, *, timeout: float
     return {"timeout": timeout, "poll_interval": poll_interval, "max_interval": max_interval}
 
 
+LIVE_RATE_LIMIT_RETRIES = 5  # 429s a live run waits out per request before it lets the test see one
+LIVE_RATE_LIMIT_WAIT = 60.0  # seconds to wait on a 429 that names no delay (a minute: every documented window)
+
+
+def _rate_limit_wait(response: httpx.Response) -> float:
+    """What a 429 asks for: `retry-after-ms`, `Retry-After`, or a JSON `retry_after` (Genray's body)."""
+    named = retry_after_seconds(response.headers)
+    if named is None:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        value = body.get("retry_after") if isinstance(body, dict) else None
+        named = float(value) if isinstance(value, int | float) else None
+    return min(named if named is not None else LIVE_RATE_LIMIT_WAIT, LIVE_RATE_LIMIT_WAIT)
+
+
+class PacedTransport(httpx.HTTPTransport):
+    """On a live target, waits out a 429 and sends again, so the suite keeps within a plan's rate
+    limit (Genray's Standard plan allows 10 requests a minute, fewer than the free tests make).
+    A 429 is never charged, so sending again spends nothing; 5xx answers are not retried."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(LIVE_RATE_LIMIT_RETRIES):
+            response = super().handle_request(request)
+            if response.status_code != 429:
+                return response
+            response.read()
+            response.close()
+            time.sleep(_rate_limit_wait(response))
+        return super().handle_request(request)
+
+
+class AsyncPacedTransport(httpx.AsyncHTTPTransport):
+    """`PacedTransport` for the async clients."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(LIVE_RATE_LIMIT_RETRIES):
+            response = await super().handle_async_request(request)
+            if response.status_code != 429:
+                return response
+            await response.aread()
+            await response.aclose()
+            await asyncio.sleep(_rate_limit_wait(response))
+        return await super().handle_async_request(request)
+
+
+def transport(target: Target) -> httpx.HTTPTransport | None:
+    """The transport of a suite's sync clients: paced on a live target, httpx's own on an emulator
+    (where the tests that expect a 429 run)."""
+    return None if target.is_emulator else PacedTransport()
+
+
+def async_transport(target: Target) -> httpx.AsyncHTTPTransport | None:
+    return None if target.is_emulator else AsyncPacedTransport()
+
+
 class VendorFixtures(NamedTuple):
     """The fixtures every vendor suite has, made by `vendor_fixtures`; a conftest binds them to
     module names (which pytest uses as the fixture names): `target, spec_check, ... = fixtures`."""
@@ -293,9 +457,11 @@ def vendor_fixtures(vendor: str, sync_client: Callable[..., SyncAPIClient], asyn
         return make_target(request.config, vendor, in_process)
 
     @pytest.fixture
-    def spec_check(target: Target) -> SpecCheck:
-        """Validates every response of the vendor against openapi/<vendor>.yaml."""
-        return SpecCheck({urlsplit(target.base_url).path.rstrip("/"): vendor})
+    def spec_check(request: pytest.FixtureRequest, target: Target) -> SpecCheck:
+        """Validates every response of the vendor against openapi/<vendor>.yaml (only counts them
+        with --no-spec-check)."""
+        kind = CountingOnly if request.config.getoption("--no-spec-check") else SpecCheck
+        return kind({urlsplit(target.base_url).path.rstrip("/"): vendor})
 
     @pytest.fixture
     def make_client(target: Target, account: Account,
@@ -304,7 +470,8 @@ def vendor_fixtures(vendor: str, sync_client: Callable[..., SyncAPIClient], asyn
         made: list[tuple[SyncAPIClient, httpx.Client]] = []
 
         def make(api_key: str | None = None, **options: Any) -> SyncAPIClient:
-            http = httpx.Client(timeout=HTTP_TIMEOUT, event_hooks={"response": [spec_check]})
+            http = httpx.Client(timeout=HTTP_TIMEOUT, event_hooks={"response": [spec_check]},
+                                transport=transport(target))
             options.setdefault("max_retries", 0)
             client = sync_client(api_key=api_key or account.api_key, base_url=target.base_url, http_client=http,
                                  **options)
@@ -324,7 +491,8 @@ def vendor_fixtures(vendor: str, sync_client: Callable[..., SyncAPIClient], asyn
     @pytest.fixture
     async def aclient(target: Target, account: Account, spec_check: SpecCheck) -> AsyncIterator[AsyncAPIClient]:
         """An async client on the test's account, spec-checked, no retries."""
-        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, event_hooks={"response": [async_hook(spec_check)]})
+        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, event_hooks={"response": [async_hook(spec_check)]},
+                                 transport=async_transport(target))
         client = async_client(api_key=account.api_key, base_url=target.base_url, http_client=http, max_retries=0)
         yield client
         await client.close()
@@ -334,7 +502,7 @@ def vendor_fixtures(vendor: str, sync_client: Callable[..., SyncAPIClient], asyn
     def raw(target: Target, account: Account, spec_check: SpecCheck) -> Iterator[httpx.Client]:
         """Plain httpx on the base URL with the account's key, spec-checked."""
         with httpx.Client(base_url=target.base_url + "/", timeout=HTTP_TIMEOUT, headers=auth(account.api_key),
-                          event_hooks={"response": [spec_check]}) as http:
+                          event_hooks={"response": [spec_check]}, transport=transport(target)) as http:
             yield http
 
     return VendorFixtures(target, spec_check, make_client, client, aclient, raw)

@@ -1,4 +1,4 @@
-"""`seedance-emulator serve ...`
+"""`seedance-emulator serve ...` and `seedance-emulator contracts ...`
 
 Every setting comes from a flag, else a `SEEDANCE_<NAME>` environment variable, else the TOML
 file given by --config (or SEEDANCE_CONFIG), else its default (see emulator/config.py).
@@ -15,6 +15,7 @@ from . import __version__
 from . import vendors as vendor_registry
 from .config import ServerConfig, resolve, start_time
 from .core.errors import StartupError
+from .drift import command as contracts_command
 
 TEST_ACCOUNT_CREDITS = 10_000
 
@@ -52,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-test-accounts", dest="test_accounts", action="store_false",
                        help="do not make a test account per vendor at start (made when no config pins accounts)")
     serve.add_argument("--log-level", default=None, help="uvicorn's log level (default warning)")
+    contracts_command.add_parser(sub)
     return top
 
 
@@ -73,7 +75,17 @@ def banner(config: ServerConfig, emulator: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `contracts ... -- PYTEST ARGS`: what follows `--` goes to pytest untouched.
+    extra: list[str] = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, extra = argv[:at], argv[at + 1:]
     args = parser().parse_args(argv)
+    if args.command == "contracts":
+        return contracts_command.main(args, extra)
+    if extra:
+        parser().error(f"unrecognized arguments: {' '.join(extra)}")
     flags = vars(args)
     try:
         config = resolve(flags, known_vendors=vendor_registry.NAMES)

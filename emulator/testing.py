@@ -45,24 +45,36 @@ class RunningEmulator:
     def vendor_url(self, vendor: str) -> str:
         return self.base_url + vendor_mount(vendor)
 
+    # One client for the helpers below: making an httpx.Client loads a TLS context (tens of ms),
+    # which used to dominate a test that advances the clock in small steps.
+    _shared: httpx.Client | None = field(default=None, init=False, repr=False)
+
     def control(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base_url + "/_emulator", **kwargs)
 
+    def _control(self) -> httpx.Client:
+        if self._shared is None:
+            self._shared = self.control(timeout=60)
+        return self._shared
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+
     def create_account(self, vendor: str, **body: Any) -> dict[str, Any]:
-        with self.control() as c:
-            response = c.post("/accounts", json={"vendor": vendor, **body})
-            response.raise_for_status()
-            return response.json()
+        response = self._control().post("/accounts", json={"vendor": vendor, **body})
+        response.raise_for_status()
+        return response.json()
 
     def advance(self, seconds: float) -> dict[str, Any]:
-        with self.control() as c:
-            response = c.post("/clock/advance", json={"seconds": seconds})
-            response.raise_for_status()
-            return response.json()
+        response = self._control().post("/clock/advance", json={"seconds": seconds})
+        response.raise_for_status()
+        return response.json()
 
 
 @contextmanager
-def _thread_server(app: Any, name: str) -> Iterator[tuple[int, uvicorn.Server, threading.Thread]]:
+def serve_asgi_in_thread(app: Any, name: str) -> Iterator[tuple[int, uvicorn.Server, threading.Thread]]:
     """Serve an ASGI app on a free loopback port in a daemon thread for the block's duration."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -86,8 +98,12 @@ def _thread_server(app: Any, name: str) -> Iterator[tuple[int, uvicorn.Server, t
 def serve_in_thread(settings: Settings | None = None) -> Iterator[RunningEmulator]:
     """A real HTTP server on a free loopback port, in this process, for the block's duration."""
     app = create_app(settings or Settings(vendors=NAMES, clock="manual"))
-    with _thread_server(app, "seedance-emulator") as (port, server, thread):
-        yield RunningEmulator(f"http://127.0.0.1:{port}", app.state.emulator, server, thread)
+    with serve_asgi_in_thread(app, "seedance-emulator") as (port, server, thread):
+        running = RunningEmulator(f"http://127.0.0.1:{port}", app.state.emulator, server, thread)
+        try:
+            yield running
+        finally:
+            running.close()
 
 
 @dataclass
@@ -162,7 +178,7 @@ class WebhookReceiver:
     @contextmanager
     def running(cls) -> Iterator[WebhookReceiver]:
         receiver = cls()
-        with _thread_server(receiver._app, "webhook-receiver") as (port, _, _):
+        with serve_asgi_in_thread(receiver._app, "webhook-receiver") as (port, _, _):
             receiver.base_url = f"http://127.0.0.1:{port}"
             yield receiver
 

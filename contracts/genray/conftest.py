@@ -5,7 +5,7 @@ Everything the tests assert about prices, plans and codes comes from the constan
 transcribed from ../shared/vendor-docs/genray.md, never from the emulator's code.
 
     pytest contracts --vendor genray                                   # in-process emulator
-    pytest contracts --vendor genray --base-url https://genray.ai --api-key sk_live_… [--allow-spend]
+    pytest contracts --vendor genray --base-url https://genray.ai --api-key sk_live_… [--allow-spend 100]
 """
 
 from __future__ import annotations

@@ -25,6 +25,15 @@ def test_account_info_fields(client: Genray) -> None:
     assert info.credits_remaining >= 0 and info.plan_expires_at
 
 
+def test_listing_keys_never_shows_a_key_again(client: Genray, account: Account) -> None:
+    """"GET /api/keys | List all your API keys"; "API keys are shown only once at creation". Free
+    and read-only, so a live run makes it too."""
+    with account.unchanged():
+        listed = client.keys.list().keys
+    assert listed  # the key in use is one of them
+    assert account.api_key not in repr(listed)
+
+
 @pytest.mark.emulator_only
 @pytest.mark.parametrize("plan", sorted(PLAN_LIMITS))
 def test_new_accounts_get_the_plans_monthly_credits(make_client: MakeClient, new_account: Any, plan: str) -> None:

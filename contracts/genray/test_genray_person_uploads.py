@@ -20,7 +20,7 @@ PERSON = "https://example.com/portrait.jpg"
 ACTION = "The character turns head slowly, soft daylight, cinematic close-up, subtle smile"
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=cost("seedance-2.0", 5))
 def test_from_person_defaults_and_total_cost(client: Genray) -> None:
     before = client.account.retrieve().credits_remaining
     job = client.videos.from_person(person_image_url=PERSON, prompt=ACTION)
@@ -29,7 +29,7 @@ def test_from_person_defaults_and_total_cost(client: Genray) -> None:
     assert job.credits_remaining == before - job.total_cost
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=cost("seedance-2.0-fast", 8))
 def test_from_person_accepts_every_documented_field(client: Genray) -> None:
     job = client.videos.from_person(person_image_url=PERSON, prompt=ACTION, duration=8, aspect_ratio="16:9",
                                     model="seedance-2.0-fast", clothing_details="unit patch on the left sleeve",
@@ -75,6 +75,7 @@ def test_moderation_reject_is_refunded(client: Genray, account: Account, finish:
     account.expect(job.id, [("hold", job.total_cost), ("refund", job.total_cost)])
 
 
+@pytest.mark.spends(credits=3 * cost("seedance-2.0-fast", 4))
 @pytest.mark.parametrize("encoding", ["multipart", "base64"])
 def test_upload_then_public_file_then_use_as_person_and_reference(client: Genray, encoding: str) -> None:
     data = png(40, 30)

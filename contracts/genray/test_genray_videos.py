@@ -42,7 +42,7 @@ VID = "https://example.com/motion.mp4"
 AUD = "https://example.com/beat.mp3"
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=cost("seedance-2.0", 5))
 def test_submit_defaults_and_the_202_body(client: Genray, account: Account) -> None:
     before = client.account.retrieve().credits_remaining
     job = client.videos.create(prompt=PROMPT)
@@ -53,7 +53,8 @@ def test_submit_defaults_and_the_202_body(client: Genray, account: Account) -> N
     assert job.generation_id >= 1  # the numeric id upscale takes
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=lambda model, seconds, refs: cost(model, seconds,
+                                                              video_reference="reference_videos" in refs))
 @pytest.mark.parametrize(("model", "seconds", "refs"), [
     ("seedance-2.0", MIN_SECONDS, {}), ("seedance-2.0-fast", 10, {}), ("seedance-2.0", MAX_SECONDS, {}),
     ("seedance-2.0", 5, {"reference_videos": [VID]}), ("seedance-2.0-fast", 6, {"reference_videos": [VID]}),
@@ -65,14 +66,14 @@ def test_cost_table(client: Genray, model: str, seconds: int, refs: dict[str, An
     assert job.estimated_cost == cost(model, seconds, video_reference="reference_videos" in refs)
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=cost("seedance-2.0-fast", 4))
 @pytest.mark.parametrize("aspect", ASPECT_RATIOS)
 def test_every_aspect_ratio_is_accepted(client: Genray, aspect: str) -> None:
     assert client.videos.create(prompt=PROMPT, aspect_ratio=aspect, model="seedance-2.0-fast",
                                 duration=4).aspect_ratio == aspect
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=cost("seedance-2.0", 5))  # the defaults
 def test_image_to_video_with_first_and_end_frames(client: Genray) -> None:
     job = client.videos.create(prompt=PROMPT, first_frame_url=IMG, end_frame_url="https://example.com/last.png")
     assert job.status == "queued"
@@ -101,6 +102,23 @@ def test_invalid_requests_are_refused_and_cost_nothing(client: Genray, account: 
         client.videos.create(**body)
     assert err.value.status_code == 422 and err.value.code == "validation_error"
     assert (err.value.param or "").split(".")[0] == field
+
+
+@pytest.mark.lifecycle
+@pytest.mark.spends(credits=cost("seedance-2.0-fast", MIN_SECONDS))
+def test_the_cheapest_job_goes_from_submit_to_a_downloadable_video(client: Genray, finish: Finish,
+                                                                  tmp_path: pathlib.Path) -> None:
+    """What a live run with a small budget checks first, at the lowest documented price: Fast
+    (22 credits/sec) for the shortest duration (4 s: 88 credits), no references."""
+    job = client.videos.create(prompt=PROMPT, model="seedance-2.0-fast", duration=MIN_SECONDS)
+    assert job.status == "queued" and job.estimated_cost == cost("seedance-2.0-fast", MIN_SECONDS)
+    polled = client.videos.retrieve(job.id)
+    assert polled.id == job.id and polled.status in ("queued", "processing", "completed")
+    video = finish(client, job.id)
+    assert video.status == "completed" and video.video_url
+    path = tmp_path / "out.mp4"
+    path.write_bytes(httpx.get(video.video_url, timeout=60, follow_redirects=True).content)
+    assert probe(path)["kind"] == "video"
 
 
 @pytest.mark.emulator_only
@@ -200,9 +218,8 @@ def test_upscale_is_free_and_doubles_720p_to_1440p(client: Genray, account: Acco
     assert (done.width, done.height) == (2560, 1440) and done.credits_spent == 0
 
 
-async def test_async_client_submits_and_polls(aclient: AsyncGenray, target: Any) -> None:
-    if not target.is_emulator and not target.allow_spend:
-        pytest.skip("spends credits on a live target")
+@pytest.mark.spends(credits=cost("seedance-2.0-fast", 4))
+async def test_async_client_submits_and_polls(aclient: AsyncGenray) -> None:
     job = await aclient.videos.create(prompt=PROMPT, model="seedance-2.0-fast", duration=4)
     polled = await aclient.videos.retrieve(job.id)
     assert polled.id == job.id and polled.status in ("queued", "processing", "completed")

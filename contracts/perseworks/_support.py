@@ -42,6 +42,12 @@ BONUS_TIERS: tuple[tuple[float, float], ...] = ((1000, 0.15), (200, 0.10), (50, 
 TERMINAL = ("succeeded", "failed")
 
 
+# An upper bound, not a price: the document prices chat only as "from $0.10 / 1M input tokens". A
+# test's call is a two-line prompt with a terse answer (a few hundred tokens at most), far under
+# a credit ($0.01) even at a hundred times that rate, so each chat call is estimated at 1 credit.
+CHAT_CALL_CREDITS = 1
+
+
 def bonus_rate(usd: float) -> float:
     return next((rate for floor, rate in BONUS_TIERS if usd >= floor), 0.0)
 

@@ -23,7 +23,7 @@ from client import (
 )
 from emulator.testing import SpecCheck
 
-from ._support import CHAT_MODELS, CREDITS_PER_USD, Account, Control, MakeClient, Target
+from ._support import CHAT_CALL_CREDITS, CHAT_MODELS, CREDITS_PER_USD, Account, Control, MakeClient, Target
 
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hello"}]
 
@@ -50,7 +50,7 @@ def collect(chunks: list[ChatCompletionChunk]) -> str:
 # -- non-streaming ----------------------------------------------------------------------
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=CHAT_CALL_CREDITS)
 @pytest.mark.parametrize("model", CHAT_MODELS)
 def test_a_completion_is_openai_shaped_and_billed_per_token(client: Perseworks, account: Account,
                                                             model: str) -> None:
@@ -66,7 +66,7 @@ def test_a_completion_is_openai_shaped_and_billed_per_token(client: Perseworks, 
     assert_charged(account, completion.id, token_credits(client, model, usage))
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=CHAT_CALL_CREDITS)
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_max_tokens_cuts_the_reply_with_finish_reason_length(client: Perseworks, account: Account,
                                                              stream: bool) -> None:
@@ -86,7 +86,7 @@ def test_max_tokens_cuts_the_reply_with_finish_reason_length(client: Perseworks,
 # -- streaming ----------------------------------------------------------------------------
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=CHAT_CALL_CREDITS)
 def test_a_stream_with_include_usage_ends_with_a_usage_chunk(client: Perseworks, account: Account) -> None:
     with client.chat.completions.create(model="seed-2.0-mini", messages=MESSAGES, stream=True,
                                         stream_options={"include_usage": True}) as stream:
@@ -106,7 +106,7 @@ def test_a_stream_with_include_usage_ends_with_a_usage_chunk(client: Perseworks,
     assert_charged(account, last.id, token_credits(client, "seed-2.0-mini", usage))
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=CHAT_CALL_CREDITS)
 def test_a_stream_without_include_usage_has_no_usage(client: Perseworks) -> None:
     chunks = list(client.chat.completions.create(model="seed-2.0-mini", messages=MESSAGES, stream=True))
     assert chunks and all(c.usage is None for c in chunks)
@@ -114,7 +114,7 @@ def test_a_stream_without_include_usage_has_no_usage(client: Perseworks) -> None
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=CHAT_CALL_CREDITS)
 def test_the_stream_on_the_wire_is_sse_ending_with_done(raw: httpx.Client) -> None:
     payload = {"model": "seed-2.0-mini", "messages": MESSAGES, "stream": True,
                "stream_options": {"include_usage": True}}
@@ -127,7 +127,7 @@ def test_the_stream_on_the_wire_is_sse_ending_with_done(raw: httpx.Client) -> No
     assert usage_chunk.choices == [] and usage_chunk.usage is not None
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=CHAT_CALL_CREDITS)
 async def test_the_async_client_streams_typed_chunks(aclient: AsyncPerseworks) -> None:
     stream = await aclient.chat.completions.create(model="seed-2.0-mini", messages=MESSAGES, stream=True,
                                                    stream_options={"include_usage": True})
@@ -204,7 +204,7 @@ def test_an_invalid_chat_request_is_400(client: Perseworks, account: Account, pa
 # -- the official OpenAI SDK, base_url changed and nothing else -----------------------------
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=2 * CHAT_CALL_CREDITS)
 def test_the_openai_sdk_works_unchanged(target: Target, account: Account, spec_check: SpecCheck) -> None:
     with httpx.Client(event_hooks={"response": [spec_check]}) as http:
         sdk = openai.OpenAI(api_key=account.api_key, base_url=target.base_url, http_client=http, max_retries=0)

@@ -131,7 +131,7 @@ def test_fast_and_mini_are_720p_only(client: Perseworks, account: Account, model
 # -- accepted submits: 202, queued, and the hold ----------------------------------------
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=lambda resolution: video_credits(resolution, 2))
 @pytest.mark.parametrize("resolution", list(CREDITS_PER_SECOND))
 def test_seedance_2_takes_every_resolution_and_holds_its_price(client: Perseworks, account: Account,
                                                                resolution: str) -> None:
@@ -141,7 +141,7 @@ def test_seedance_2_takes_every_resolution_and_holds_its_price(client: Persework
     account.expect(task.id, [("hold", video_credits(resolution, 2))])
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=video_credits("720p", 1))
 @pytest.mark.parametrize("model", ["seedance-2.0-fast", "seedance-2.0-mini"])
 def test_fast_and_mini_take_720p(client: Perseworks, account: Account, model: str) -> None:
     task = client.videos.create(model=model, prompt=PROMPT, resolution="720p", duration_sec=1)
@@ -149,7 +149,7 @@ def test_fast_and_mini_take_720p(client: Perseworks, account: Account, model: st
     account.expect(task.id, [("hold", video_credits("720p", 1))])
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=video_credits("720p", 1))
 @pytest.mark.parametrize("aspect_ratio", ASPECT_RATIOS)
 def test_every_aspect_ratio_gives_a_video_of_that_shape(client: Perseworks, finish: Finish, tmp_path: pathlib.Path,
                                                        aspect_ratio: str) -> None:
@@ -164,7 +164,7 @@ def test_every_aspect_ratio_gives_a_video_of_that_shape(client: Perseworks, fini
         assert info["width"] / info["height"] == pytest.approx(w / h, rel=0.02)
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=video_credits("720p", 1))
 def test_image_to_video_takes_a_reference_image_url(client: Perseworks, account: Account, finish: Finish) -> None:
     task = client.videos.create(model="seedance-2.0", prompt=PROMPT, resolution="720p", duration_sec=1,
                                 image="https://example.com/reference/fox.png")
@@ -173,6 +173,23 @@ def test_image_to_video_takes_a_reference_image_url(client: Perseworks, account:
 
 
 # -- the lifecycle ----------------------------------------------------------------------
+
+
+@pytest.mark.lifecycle
+@pytest.mark.spends(credits=video_credits("720p", MIN_SECONDS))
+def test_the_cheapest_task_goes_from_submit_to_a_downloadable_video(client: Perseworks, finish: Finish,
+                                                                    tmp_path: pathlib.Path) -> None:
+    """What a live run with a small budget checks first, at the lowest documented price:
+    "seedance-2.0-mini ... 720p, lowest cost", for the shortest duration (1 s: 15 credits)."""
+    task = client.videos.create(model="seedance-2.0-mini", prompt=PROMPT, resolution="720p", duration_sec=MIN_SECONDS)
+    assert (task.status, task.model) == ("queued", "seedance-2.0-mini")
+    polled = client.videos.retrieve(task.id)
+    assert polled.id == task.id and polled.status in ("queued", "running", "succeeded")
+    done = finish(client, task.id)
+    assert (done.status, done.duration) == ("succeeded", MIN_SECONDS)
+    assert done.video_url is not None
+    info = download(done.video_url, tmp_path)
+    assert (info["kind"], info["format"]) == ("video", "mp4")
 
 
 @pytest.mark.emulator_only
@@ -299,7 +316,7 @@ def test_a_slow_task_still_finishes(client: Perseworks, account: Account, clock:
     account.expect(slow.id, [("hold", 30), ("settle", 30)])
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=video_credits("720p", 4))
 def test_wait_reaches_a_terminal_state_and_the_video_matches(client: Perseworks, finish: Finish,
                                                              tmp_path: pathlib.Path) -> None:
     """The part of the acceptance story any target can run: 720p, 4 s, 1280×720 MP4."""

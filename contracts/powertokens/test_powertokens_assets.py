@@ -12,7 +12,7 @@ from client import BadRequestError
 from client.powertokens import PowerTokens
 
 from .._support import Account, Target
-from .conftest import PRO_15, TASKS_PATH, V2, MakeAsset, png
+from .conftest import PRO_15, TASKS_PATH, V2, MakeAsset, most_tokens, png
 
 TEXT = {"type": "text", "text": "Camera slowly pushes in, girl smiles"}
 
@@ -27,7 +27,7 @@ def test_upload_then_poll_for_the_asset_id(client: PowerTokens, target: Target, 
     assert make_asset()
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=2 * most_tokens())
 def test_an_asset_id_works_in_both_interfaces(client: PowerTokens, make_asset: MakeAsset) -> None:
     asset = make_asset()
     client.tasks.create(model=V2, content=[TEXT, {"type": "image_url", "image_url": {"url": f"asset://{asset}"},

@@ -24,13 +24,14 @@ from .conftest import (
     V2_FAST,
     Finish,
     MakeAsset,
+    most_tokens,
     tokens,
 )
 
 TEXT = [{"type": "text", "text": "A kitten running on a grassy field"}]
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=most_tokens())
 def test_the_official_ark_sdk_works_with_only_base_url_and_key_changed(target: Target, account: Account,
                                                                         finish: Finish) -> None:
     ark = Ark(base_url=target.base_url + "/byteplus/api/v3", api_key=account.api_key, max_retries=0)
@@ -45,7 +46,7 @@ def test_the_official_ark_sdk_works_with_only_base_url_and_key_changed(target: T
     assert ark.content_generation.tasks.list(task_ids=created.id).total == 0
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=most_tokens())
 def test_a_succeeded_task_has_the_documented_body(client: PowerTokens, finish: Finish) -> None:
     task = client.tasks.create(model=V2, content=TEXT, ratio="16:9", duration=5, return_last_frame=True)
     assert task.id
@@ -58,14 +59,14 @@ def test_a_succeeded_task_has_the_documented_body(client: PowerTokens, finish: F
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=lambda ratio: tokens(*PIXELS_720P[ratio], 4))
 @pytest.mark.parametrize("ratio", ["4:3", "9:16", "21:9"])
 def test_usage_follows_the_ark_formula(client: PowerTokens, finish: Finish, ratio: str) -> None:
     done = finish(client.tasks.create(model=V2_FAST, content=TEXT, ratio=ratio, duration=4).id)
     assert done.usage is not None and done.usage.completion_tokens == tokens(*PIXELS_720P[ratio], 4)
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=most_tokens())
 def test_defaults(client: PowerTokens) -> None:
     """Ark: resolution 720p, duration 5, seed -1 (a seed is chosen), generate_audio true for 2.0,
     service_tier default, execution_expires_after 172800."""
@@ -107,7 +108,7 @@ def test_a_missing_parameter_is_400_missing_parameter(raw: httpx.Client) -> None
                                         "param": "content", "type": "BadRequest"}
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=2 * most_tokens())
 def test_modes_exclude_each_other(client: PowerTokens, make_asset: MakeAsset) -> None:
     a, b = make_asset(), make_asset()
 
@@ -123,7 +124,7 @@ def test_modes_exclude_each_other(client: PowerTokens, make_asset: MakeAsset) ->
             client.tasks.create(model=V2, content=content)
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=3 * most_tokens(seconds=4))
 def test_list_pages_and_filters(client: PowerTokens) -> None:
     ids = [client.tasks.create(model=V2_FAST, content=TEXT, duration=4).id for _ in range(3)]
     page = client.tasks.list(page_num=1, page_size=2, task_ids=ids)
@@ -134,7 +135,7 @@ def test_list_pages_and_filters(client: PowerTokens) -> None:
         task_ids=ids, status="running").total == 3
 
 
-@pytest.mark.spends
+@pytest.mark.spends(credits=2 * most_tokens())
 def test_delete_cancels_queued_refuses_running_and_deletes_finished(client: PowerTokens, clock: Clock,
                                                                     finish: Finish) -> None:
     queued = client.tasks.create(model=V2, content=TEXT).id

@@ -41,6 +41,24 @@ def test_the_client_raises_authentication_error(make_client: Callable[..., SeeGe
         make_client(api_key="sg-wrong").account.credits()
 
 
+# -- what a valid key reads for free (so a live run without --allow-spend confirms these too) --
+
+
+def test_a_valid_key_reads_its_balance_for_free(client: SeeGen, account: Account) -> None:
+    """"GET /api/v1/account/credits ... Returns `{ "credits": 5000, "availableCredits": 4800 }`":
+    what is held for running tasks is not available."""
+    with account.unchanged():
+        balance = client.account.credits()
+    assert 0 <= balance.available_credits <= balance.credits
+
+
+def test_a_valid_key_lists_its_assets_for_free(client: SeeGen, account: Account) -> None:
+    """"GET /api/v1/assets/list ... limit (1-50, default 20). Response: `{ "items": [...], "nextCursor": 100 }`"."""
+    with account.unchanged():
+        listed = client.assets.list(limit=1)
+    assert len(listed.items) <= 1
+
+
 @pytest.mark.emulator_only
 def test_a_revoked_key_is_401(client: SeeGen, account: Account, make_client: Callable[..., SeeGen]) -> None:
     assert account.control is not None

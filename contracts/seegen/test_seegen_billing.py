@@ -3,6 +3,7 @@ by running a task and reading `creditsUsed`; `GET /account/credits`; refunds; 40
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from ._support import (
     FIVE_SECOND_TABLE,
     GPT_IMAGE,
     HAPPYHORSE_EXAMPLES,
+    HAPPYHORSE_RATES,
     SD2_1080P_REF_EXAMPLE,
     image_url,
     sd2_credits,
@@ -24,8 +26,6 @@ from ._support import (
 )
 
 Finish = Callable[[SeeGen, str], Task]
-
-pytestmark = pytest.mark.spends
 
 
 def run(client: SeeGen, finish: Finish, model: str, **inputs: Any) -> Task:
@@ -66,6 +66,7 @@ TABLE_CASES = [pytest.param(label, model, credits, id=f"{model}-{label}")
                for model, credits in (("sd2", sd2), ("sd2-fast", fast)) if credits is not None]
 
 
+@pytest.mark.spends(credits=lambda credits: credits)
 @pytest.mark.emulator_only  # ref videos are probed by the emulator's URL convention
 @pytest.mark.parametrize(("label", "model", "credits"), TABLE_CASES)
 def test_every_figure_of_the_five_second_table(client: SeeGen, finish: Finish, finish_asset: Callable[..., Any],
@@ -85,6 +86,7 @@ def run_finished(client: SeeGen, finish: Finish, task_id: str) -> Task:
     return task
 
 
+@pytest.mark.spends(credits=FAST_1080P_UPSCALE_EXAMPLE)
 def test_sd2_fast_with_1080p_upscale_example(client: SeeGen, finish: Finish) -> None:
     """"sd2-fast with 1080p upscale, 5s output, no ref video: 5 × 32 (base) + 5 × 20 (upscale) = 260"."""
     task = run(client, finish, "sd2-fast", prompt="a fox", duration="5s", upscale_resolution="1080p")
@@ -92,6 +94,7 @@ def test_sd2_fast_with_1080p_upscale_example(client: SeeGen, finish: Finish) -> 
     assert (task.output[0].width, task.output[0].height) == (1920, 1080)
 
 
+@pytest.mark.spends(credits=SD2_1080P_REF_EXAMPLE)
 @pytest.mark.emulator_only
 def test_sd2_1080p_native_with_a_5s_reference_example(client: SeeGen, finish: Finish,
                                                       finish_asset: Callable[..., Any]) -> None:
@@ -102,6 +105,8 @@ def test_sd2_1080p_native_with_a_5s_reference_example(client: SeeGen, finish: Fi
     assert task.credits_used == SD2_1080P_REF_EXAMPLE
 
 
+@pytest.mark.spends(credits=lambda output, videos: sd2_credits("sd2-fast", "720p", output,
+                                                              [math.ceil(s) for s in videos]))
 @pytest.mark.emulator_only
 @pytest.mark.parametrize(("output", "videos"), [(9, [2]), (6, [1, 1]), (12, [3.2, 4.5]), (15, [15, 15, 15]),
                                                  (4, [0.4])])
@@ -116,6 +121,7 @@ def test_input_video_seconds_are_ceiled_and_summed_with_the_minimum(
     assert task.credits_used == sd2_credits("sd2-fast", "720p", output, ceiled)
 
 
+@pytest.mark.spends(credits=lambda model, seconds: sd2_credits(model, "720p", seconds, []))
 @pytest.mark.parametrize(("model", "seconds"), [("sd2", 4), ("sd2", 15), ("sd2-fast", 11)])
 def test_without_input_videos_credits_are_output_seconds_times_rate(client: SeeGen, finish: Finish, model: str,
                                                                      seconds: int) -> None:
@@ -123,6 +129,7 @@ def test_without_input_videos_credits_are_output_seconds_times_rate(client: SeeG
     assert task.credits_used == sd2_credits(model, "720p", seconds, [])
 
 
+@pytest.mark.spends(credits=lambda credits: credits)
 @pytest.mark.parametrize(("tier", "seconds", "credits"), HAPPYHORSE_EXAMPLES)
 def test_happyhorse_examples(client: SeeGen, finish: Finish, tier: str, seconds: int, credits: int) -> None:
     task = run(client, finish, "happyhorse", prompt="a panda DJ at a beach party", duration=str(seconds),
@@ -130,6 +137,7 @@ def test_happyhorse_examples(client: SeeGen, finish: Finish, tier: str, seconds:
     assert task.credits_used == credits
 
 
+@pytest.mark.spends(credits=HAPPYHORSE_RATES["720p"] * 5)
 @pytest.mark.parametrize("mode", ["i2v", "r2v"])
 def test_happyhorse_reference_images_are_not_billed(client: SeeGen, finish: Finish, mode: str) -> None:
     inputs: dict[str, Any] = {"urls": [image_url(1280, 720)], "prompt": "it blinks", "duration": "5"}
@@ -139,6 +147,7 @@ def test_happyhorse_reference_images_are_not_billed(client: SeeGen, finish: Fini
     assert run(client, finish, "happyhorse", **inputs).credits_used == 160
 
 
+@pytest.mark.spends(credits=lambda resolution, quality: GPT_IMAGE[resolution, quality])
 @pytest.mark.parametrize(("resolution", "quality"), list(GPT_IMAGE))
 def test_gpt_image_2_per_image_table(client: SeeGen, finish: Finish, resolution: str, quality: str) -> None:
     task = run(client, finish, "gpt-image-2", prompt="a neon alley", resolution=resolution, quality=quality)
@@ -146,10 +155,12 @@ def test_gpt_image_2_per_image_table(client: SeeGen, finish: Finish, resolution:
     assert len(task.output) == 1  # "Each task produces 1 image."
 
 
+@pytest.mark.spends(credits=GPT_IMAGE["2k", "medium"])
 def test_gpt_image_2_defaults_are_2k_medium(client: SeeGen, finish: Finish) -> None:
     assert run(client, finish, "gpt-image-2", prompt="a neon alley").credits_used == GPT_IMAGE["2k", "medium"]
 
 
+@pytest.mark.spends(credits=sd2_credits("sd2", "720p", 5, []))
 def test_held_credits_are_not_available_and_settle_on_completion(client: SeeGen, finish: Finish,
                                                                  account: Account) -> None:
     before = client.account.credits()
@@ -165,6 +176,7 @@ def test_held_credits_are_not_available_and_settle_on_completion(client: SeeGen,
     account.expect(created.task_id, [("hold", 200), ("settle", 200)])
 
 
+@pytest.mark.spends(credits=sd2_credits("sd2", "720p", 10, []))
 @pytest.mark.emulator_only
 def test_a_failed_task_is_refunded_in_full(client: SeeGen, finish: Finish, account: Account) -> None:
     before = client.account.credits()
@@ -177,6 +189,7 @@ def test_a_failed_task_is_refunded_in_full(client: SeeGen, finish: Finish, accou
     account.expect(created.task_id, [("hold", 400), ("refund", 400)])
 
 
+@pytest.mark.spends(credits=sd2_credits("sd2-fast", "720p", 5, []))
 @pytest.mark.emulator_only
 def test_a_task_that_does_not_fit_the_available_credits_is_402_and_costs_nothing(
         make_account: Callable[..., Account], make_client: Callable[..., SeeGen]) -> None:

@@ -15,7 +15,7 @@ from client.seegen import AsyncSeeGen, SeeGen, Task
 from emulator.core.media_render import probe
 
 from .._support import Account, Clock
-from ._support import MAX_AUDIOS, MAX_IMAGES, PIXEL_RESOLUTIONS, image_url
+from ._support import GPT_IMAGE, HAPPYHORSE_RATES, MAX_AUDIOS, MAX_IMAGES, PIXEL_RESOLUTIONS, image_url, sd2_credits
 
 Finish = Callable[[SeeGen, str], Task]
 
@@ -44,6 +44,22 @@ def states(client: SeeGen, task_id: str, clock: Clock, step: float = 5.0) -> lis
 # -- lifecycle and output ----------------------------------------------------------------
 
 
+@pytest.mark.lifecycle
+@pytest.mark.spends(credits=GPT_IMAGE["1k", "medium"])
+def test_the_cheapest_task_goes_from_submit_to_a_downloadable_result(client: SeeGen, finish: Finish,
+                                                                     tmp_path: pathlib.Path) -> None:
+    """What a live run with a small budget checks first, at the lowest documented price: one
+    gpt-image-2 image at 1k, medium quality (15 credits; the cheapest video, HappyHorse 720P for
+    3 s, is 96), through the same createTask → queryTask lifecycle as every model."""
+    created = client.jobs.create_task("gpt-image-2", prompt="a neon-lit alley", resolution="1k", quality="medium")
+    polled = client.jobs.query_task(created.task_id)
+    assert polled.task_id == created.task_id and polled.status in ("PENDING", "PROCESSING", "COMPLETED")
+    task = finish(client, created.task_id)
+    assert task.status == "COMPLETED" and task.credits_used == GPT_IMAGE["1k", "medium"]
+    [out] = task.output
+    assert download(out.url, tmp_path / "out.png")["kind"] == "image"
+
+
 @pytest.mark.emulator_only
 def test_a_task_goes_pending_processing_completed_with_times_in_ms(client: SeeGen, clock: Clock,
                                                                    tmp_path: pathlib.Path) -> None:
@@ -63,6 +79,7 @@ def test_a_task_goes_pending_processing_completed_with_times_in_ms(client: SeeGe
     assert media["duration"] == pytest.approx(4, abs=0.1)
 
 
+@pytest.mark.spends(credits=sd2_credits("sd2-fast", "720p", 5, []))  # the default 5 s
 @pytest.mark.parametrize("resolution", PIXEL_RESOLUTIONS)
 def test_each_pixel_resolution_gives_that_size(client: SeeGen, finish: Finish, resolution: str) -> None:
     task = finish(client, client.jobs.create_task("sd2-fast", prompt="p", resolution=resolution).task_id)
@@ -70,6 +87,8 @@ def test_each_pixel_resolution_gives_that_size(client: SeeGen, finish: Finish, r
     assert (task.output[0].width, task.output[0].height) == (width, height)
 
 
+@pytest.mark.spends(credits=lambda inputs: sd2_credits("sd2", inputs.get("output_resolution", "720p"), 5, [],
+                                                      inputs.get("upscale_resolution")))
 @pytest.mark.parametrize(("inputs", "size"), [
     ({"output_resolution": "1080p"}, (1920, 1080)),
     ({"upscale_resolution": "2k"}, (2560, 1440)),
@@ -94,6 +113,7 @@ def test_1080p_takes_noticeably_longer_than_720p(client: SeeGen, clock: Clock) -
     assert client.jobs.query_task(slow.task_id).status == "COMPLETED"
 
 
+@pytest.mark.spends(credits=lambda resolution: GPT_IMAGE[resolution, "medium"])
 @pytest.mark.parametrize(("fmt", "aspect", "resolution", "size"), [
     ("png", "1:1", "1k", (1024, 1024)), ("jpeg", "16:9", "1k", (1024, 576)), ("webp", "9:16", "1k", (576, 1024)),
 ])
@@ -108,6 +128,7 @@ def test_gpt_image_2_outputs_a_real_image_in_the_format_and_size(
     assert media["kind"] == "image" and media["format"] == fmt
 
 
+@pytest.mark.spends(credits=GPT_IMAGE["2k", "medium"])  # the defaults
 def test_gpt_image_2_image_to_image_takes_up_to_10_references(client: SeeGen, finish: Finish) -> None:
     urls = [image_url(name=f"r{i}") for i in range(10)]
     task = finish(client, client.jobs.create_task("gpt-image-2", prompt="oil painting", urls=urls).task_id)
@@ -117,6 +138,7 @@ def test_gpt_image_2_image_to_image_takes_up_to_10_references(client: SeeGen, fi
     assert err.value.param == "inputs.urls"
 
 
+@pytest.mark.spends(credits=HAPPYHORSE_RATES["720p"] * 5)
 @pytest.mark.parametrize("model", ["happyhorse", "happyhorse-video-generation"])
 def test_happyhorse_and_its_alias(client: SeeGen, finish: Finish, model: str) -> None:
     task = finish(client, client.jobs.create_task(model, prompt="A panda DJ", duration="5", ratio="9:16").task_id)
@@ -124,18 +146,21 @@ def test_happyhorse_and_its_alias(client: SeeGen, finish: Finish, model: str) ->
     assert (task.output[0].width, task.output[0].height) == (720, 1280)
 
 
+@pytest.mark.spends(credits=HAPPYHORSE_RATES["1080p"] * 5)
 def test_happyhorse_image_to_video_infers_the_aspect_from_the_first_frame(client: SeeGen, finish: Finish) -> None:
     task = finish(client, client.jobs.create_task("happyhorse", urls=[image_url(720, 1280)], duration="5s",
                                                   output_resolution="1080p").task_id)
     assert (task.output[0].width, task.output[0].height) == (1080, 1920)  # no prompt needed for i2v
 
 
+@pytest.mark.spends(credits=2 * HAPPYHORSE_RATES["720p"] * 5)
 def test_happyhorse_long_prompts_are_accepted_and_truncated_upstream(client: SeeGen, finish: Finish) -> None:
     for prompt in ("a" * 6000, "熊猫" * 2000):
         task = finish(client, client.jobs.create_task("happyhorse", prompt=prompt).task_id)
         assert task.status == "COMPLETED"
 
 
+@pytest.mark.spends(credits=sd2_credits("sd2-fast", "720p", 5, []))
 @pytest.mark.asyncio
 async def test_the_async_client_creates_and_polls(aclient: AsyncSeeGen) -> None:
     created = await aclient.jobs.create_task("sd2-fast", prompt="a cat playing piano", duration="5s")
@@ -230,6 +255,7 @@ def test_top_level_fields(raw: httpx.Client, account: Account, body: dict[str, A
     assert response.status_code == 400 and response.json()["param"] == param
 
 
+@pytest.mark.spends(credits=sd2_credits("sd2", "720p", 5, []))
 @pytest.mark.parametrize("inputs", [
     {"prompt": "Smooth camera transition from day to night", "urls": [IMG, IMG], "video_input_mode": "keyframe"},
     {"prompt": "The woman slowly turns her head", "urls": [IMG]},

@@ -187,7 +187,7 @@ class Spec:
                 params = []
                 for raw in [*shared, *op.get("parameters", [])]:
                     p = self.resolve(raw)
-                    schema = self._absolutize(p.get("schema", {}))
+                    schema = self.absolutize(p.get("schema", {}))
                     params.append(Parameter(p["name"], p["in"], bool(p.get("required")), schema,
                                             self.validator(schema), _fast_check(schema)))
                 body = self.resolve(op.get("requestBody", {})) if "requestBody" in op else None
@@ -198,7 +198,7 @@ class Spec:
                     media_types = tuple(content)
                     json_schema = content.get("application/json", {}).get("schema")
                     if json_schema is not None:
-                        body_validator = self.validator(self._absolutize(json_schema))
+                        body_validator = self.validator(self.absolutize(json_schema))
                 form_bodies = {media: self._form_body(content[media]["schema"])
                                for media in FORM_MEDIA_TYPES if body and media in body.get("content", {})}
                 security = op.get("security", default_security)
@@ -222,15 +222,15 @@ class Spec:
 
         files = frozenset(name for name, prop in properties.items()
                           if is_file(prop))
-        return FormBody(self.validator(self._absolutize(schema)), properties, files)
+        return FormBody(self.validator(self.absolutize(schema)), properties, files)
 
-    def _absolutize(self, schema: Any) -> Any:
+    def absolutize(self, schema: Any) -> Any:
         """Rewrite local `#/...` refs to the registered document's URI."""
         if isinstance(schema, dict):
             return {k: (self.uri + v if k == "$ref" and isinstance(v, str) and v.startswith("#")
-                        else self._absolutize(v)) for k, v in schema.items()}
+                        else self.absolutize(v)) for k, v in schema.items()}
         if isinstance(schema, list):
-            return [self._absolutize(v) for v in schema]
+            return [self.absolutize(v) for v in schema]
         return schema
 
     # -- responses (tests, drift checks) -------------------------------------------------
@@ -255,7 +255,7 @@ class Spec:
         if entry is None:
             raise SchemaError(None, f"{op.id}: {status} with content type {media_type!r} is not documented")
         schema = entry.get("schema")
-        return None if schema is None else self._absolutize(schema)
+        return None if schema is None else self.absolutize(schema)
 
     def validate_response(self, op: Operation, status: int, media_type: str, body: Any) -> None:
         """Raise SchemaError if (status, media type, body) is not what the spec documents."""
