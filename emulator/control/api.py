@@ -7,6 +7,7 @@ it mints keys and moves money, so it must not be reachable from a network by acc
 from __future__ import annotations
 
 import ipaddress
+import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from ..core.lifecycle import Task
 from ..core.runtime import Emulator
 from ..core.scenarios import SCENARIOS
 from ..core.vendor import JSON
+from . import ui
 
 PREFIX = "/_emulator"
 STARTED = time.time()
@@ -91,12 +93,19 @@ def describe_task(task: Task, now: float) -> dict[str, Any]:
 def mount(emulator: Emulator) -> Mount:
     settings = emulator.settings
 
+    def refused(request: Request) -> Response | None:
+        """The answer to a client the control API does not serve (not loopback, unless --control-public)."""
+        client = request.client.host if request.client else None
+        if settings.control_public or _is_loopback(client):
+            return None
+        return JSON({"error": "the control API answers loopback clients only "
+                              "(start with --control-public to change that)"}, status_code=403)
+
     def guarded(fn: Callable[[Request], Awaitable[Any]], status: int = 200) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            client = request.client.host if request.client else None
-            if not settings.control_public and not _is_loopback(client):
-                return JSON({"error": "the control API answers loopback clients only "
-                                      "(start with --control-public to change that)"}, status_code=403)
+            refusal = refused(request)
+            if refusal is not None:
+                return refusal
             try:
                 return JSON(await fn(request), status_code=status)
             except ControlError as err:
@@ -111,7 +120,10 @@ def mount(emulator: Emulator) -> Mount:
         return account
 
     async def health(request: Request) -> dict[str, Any]:
-        return {"status": "ok", "vendors": list(emulator.vendors), "clock": emulator.clock.describe()}
+        # `pid` lets a harness that started a server on a port it chose confirm that the answer is
+        # from its own process, not from another server that took the port first.
+        return {"status": "ok", "pid": os.getpid(), "vendors": list(emulator.vendors),
+                "clock": emulator.clock.describe()}
 
     async def reset(request: Request) -> dict[str, Any]:
         emulator.reset()
@@ -222,6 +234,25 @@ def mount(emulator: Emulator) -> Mount:
             out.append(describe_task(task, now))
         return out
 
+    async def assets(request: Request) -> list[dict[str, Any]]:
+        vendor = request.query_params.get("vendor")
+        account_id = request.query_params.get("account_id")
+        chosen = [a for a in list(emulator.accounts.accounts.values())
+                  if (vendor is None or a.vendor == vendor) and (account_id is None or a.id == account_id)]
+        return list(ui.assets_of(emulator, chosen))
+
+    async def ui_state(request: Request) -> dict[str, Any]:
+        return ui.snapshot(emulator, request.query_params.get("account"))
+
+    def ui_file(name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            refusal = refused(request)
+            if refusal is not None:
+                return refusal
+            return Response(ui.static_file(name), media_type=ui.STATIC_FILES[name], headers=ui.SECURITY_HEADERS)
+
+        return endpoint
+
     async def faults(request: Request) -> list[dict[str, Any]]:
         return [f.describe() for f in list(emulator.faults.rules.values())]
 
@@ -250,9 +281,9 @@ def mount(emulator: Emulator) -> Mount:
         return emulator.journal.recent(int(limit) if limit else None, vendor=request.query_params.get("vendor"))
 
     async def metrics(request: Request) -> Response:
-        client = request.client.host if request.client else None
-        if not settings.control_public and not _is_loopback(client):
-            return JSON({"error": "the control API answers loopback clients only"}, status_code=403)
+        refusal = refused(request)
+        if refusal is not None:
+            return refusal
         now = emulator.clock.now()
         tasks = Counter((t.vendor, t.phase_at(now).value) for t in list(emulator.lifecycle.tasks.values()))
         webhooks = Counter((d.vendor, d.state) for d in list(emulator.outbox.deliveries))
@@ -282,4 +313,8 @@ def mount(emulator: Emulator) -> Mount:
         Route("/requests", guarded(requests), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/scenarios", guarded(scenarios), methods=["GET"]),
+        Route("/assets", guarded(assets), methods=["GET"]),
+        Route("/ui", ui_file("index.html"), methods=["GET"]),
+        Route("/ui/state", guarded(ui_state), methods=["GET"]),
+        *(Route(f"/ui/{name}", ui_file(name), methods=["GET"]) for name in ui.STATIC_FILES if name != "index.html"),
     ])
