@@ -52,6 +52,18 @@ class Delivery:
     attempts: list[Attempt] = field(default_factory=list)
     state: str = "pending"  # pending → delivered | failed
 
+    def next_attempt_at(self) -> float | None:
+        """When the next attempt is planned (the same rule `Outbox._attempt` plans it by); None once
+        delivered or given up, or while an attempt is in flight."""
+        if self.state != "pending":
+            return None
+        if not self.attempts:
+            return self.created_at
+        last = self.attempts[-1]
+        if (last.status is None and last.error is None) or last.number > len(self.retry_delays):
+            return None
+        return last.planned_at + self.retry_delays[last.number - 1]
+
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.id, "vendor": self.vendor, "account_id": self.account_id, "ref": self.ref,
@@ -78,7 +90,10 @@ class Outbox:
         self.deliveries: list[Delivery] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._client_factory = client_factory or (lambda: httpx.AsyncClient(follow_redirects=False))
+        # No cap on connections: httpx's default (100) made the 101st concurrent attempt wait for a
+        # free connection and then count as a timeout that no receiver ever saw.
+        self._client_factory = client_factory or (lambda: httpx.AsyncClient(
+            follow_redirects=False, limits=httpx.Limits(max_connections=None, max_keepalive_connections=32)))
         self._client: httpx.AsyncClient | None = None
         self.version = 0  # bumped by every change, so durable state knows when to write
 

@@ -4,6 +4,10 @@ One heap, one background runner. With the real clock the runner sleeps until the
 action is due; with the manual clock it only wakes when something is scheduled or the
 clock is advanced. `run_due` is what `/_emulator/clock/advance` awaits, so that it returns
 after every action due by the new time has run (retries the run schedules included).
+
+An action that returns an awaitable (a webhook attempt) runs as a task of its own: a receiver
+that hangs until its timeout holds up neither the runner nor any other due action, nor a
+clock advance's other work; `run_due` still waits for every such task before it returns.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class Scheduler:
         self._heap: list[_Due] = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self._run_lock: asyncio.Lock | None = None
+        self._in_flight: set[asyncio.Future[None]] = set()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -76,41 +80,56 @@ class Scheduler:
                 out.append(heapq.heappop(self._heap))
         return out
 
+    def _dispatch(self, batch: list[_Due]) -> None:
+        """Run each action; an awaitable it returns goes on as a task, watched by `_in_flight`."""
+        for due in batch:
+            try:
+                result = due.action()
+            except Exception:  # one broken action must not stop the others
+                log.exception("scheduled action %s failed", due.label)
+                continue
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("scheduled action failed: %r", task.exception())
+        if not self._in_flight and self.after_run is not None:
+            self.after_run()  # what the actions recorded (attempts' answers) is state too; once per wave
+
     async def run_due(self) -> int:
-        """Run everything due by now, including what those actions schedule for no later than now."""
-        if self._run_lock is None:
-            self._run_lock = asyncio.Lock()
+        """Run everything due by now, including what those actions schedule for no later than now,
+        and wait until no action is in flight (those the background runner started included)."""
         ran = 0
-        async with self._run_lock:
-            while True:
-                batch = self._pop_due(self.clock.now())
-                if not batch:
-                    if ran and self.after_run is not None:
-                        self.after_run()
-                    return ran
-                waiting: list[Awaitable[None]] = []
-                for due in batch:
-                    ran += 1
-                    try:
-                        result = due.action()
-                    except Exception:  # one broken action must not stop the others
-                        log.exception("scheduled action %s failed", due.label)
-                        continue
-                    if inspect.isawaitable(result):
-                        waiting.append(result)
-                if waiting:
-                    for outcome in await asyncio.gather(*waiting, return_exceptions=True):
-                        if isinstance(outcome, BaseException):
-                            log.error("scheduled action failed: %r", outcome)
+        while True:
+            batch = self._pop_due(self.clock.now())
+            if batch:
+                ran += len(batch)
+                self._dispatch(batch)
+                continue
+            if not self._in_flight:
+                break
+            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+        if ran and self.after_run is not None:
+            self.after_run()
+        return ran
 
     async def _run_forever(self) -> None:
         assert self._wake is not None
         while True:
-            await self.run_due()
+            self._wake.clear()  # before looking: a poke from now on wakes the wait below
+            batch = self._pop_due(self.clock.now())
+            if batch:
+                self._dispatch(batch)
+                if self.after_run is not None:
+                    self.after_run()
+                continue
             with self._lock:
                 next_at = self._heap[0].at if self._heap else None
             timeout = None if next_at is None else self.clock.wall_delay(next_at - self.clock.now())
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
@@ -118,7 +137,6 @@ class Scheduler:
         """Start the background runner on the current event loop (the server's)."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._run_lock = asyncio.Lock()
         self._runner = self._loop.create_task(self._run_forever(), name="emulator-scheduler")
 
     async def stop(self) -> None:
@@ -127,6 +145,11 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
         self._runner = None
+        # Attempts cut short here are recorded unfinished; a restored outbox runs them again.
+        in_flight = list(self._in_flight)
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
         self._loop = None
         self._wake = None
 
