@@ -67,6 +67,25 @@ def test_basic_plan_has_no_api_access(make_client: MakeClient, new_account: Any)
         assert err.value.status_code == 403 and err.value.code == "plan_required"
 
 
+def test_a_new_key_is_shown_once_works_and_stops_working_when_revoked(client: Genray, make_client: MakeClient,
+                                                                      account: Account) -> None:
+    """"POST /api/keys | Create a new API key", "DELETE /api/keys/{id} | Revoke an API key": free,
+    and it leaves the account as it was, so a live run makes it too (it needs one free key slot of
+    the plan's limit)."""
+    with account.unchanged():
+        made = client.keys.create(name="contract-suite")
+        try:
+            assert made.key.startswith("sk_live_") and made.key_prefix.startswith("sk_live_") and made.webhook_secret
+            assert made.id in [k.id for k in client.keys.list().keys]
+            newcomer = make_client(api_key=made.key)
+            assert newcomer.account.retrieve().plan == client.account.retrieve().plan
+        finally:
+            assert client.keys.revoke(made.id).revoked
+        with pytest.raises(AuthenticationError):
+            newcomer.account.retrieve()  # rejected at once
+        assert made.id not in [k.id for k in client.keys.list().keys if k.active]
+
+
 @pytest.mark.emulator_only
 @pytest.mark.parametrize("plan", sorted(PLAN_LIMITS))
 def test_key_lifecycle_and_the_plans_key_limit(make_client: MakeClient, new_account: Any, control: Control,

@@ -205,10 +205,19 @@ def test_an_unknown_job_is_404(client: Genray) -> None:
 
 
 @pytest.mark.emulator_only
+def test_a_video_still_running_cannot_be_upscaled(client: Genray, account: Account) -> None:
+    """"Upscale a completed video": before completion the emulator answers 409 (no code is
+    documented for it, so a live run does not assert it)."""
+    job = client.videos.create(prompt=PROMPT, model="seedance-2.0-fast", duration=MIN_SECONDS)
+    with account.unchanged(), pytest.raises(ConflictError):
+        client.videos.upscale(job.generation_id)
+
+
+@pytest.mark.spends(credits=cost("seedance-2.0-fast", MIN_SECONDS))  # the source video; the upscale is free
 def test_upscale_is_free_and_doubles_720p_to_1440p(client: Genray, account: Account, finish: Finish) -> None:
-    job = client.videos.create(prompt=PROMPT, duration=4)
-    with pytest.raises(ConflictError):
-        client.videos.upscale(job.generation_id)  # not completed yet
+    """"Upscale a completed video to 2x resolution (720p → 1440p). Free — 0 credits. The video_id
+    is the numeric generation ID"."""
+    job = client.videos.create(prompt=PROMPT, model="seedance-2.0-fast", duration=MIN_SECONDS)
     source = finish(client, job.id)
     with account.unchanged():
         up = client.videos.upscale(source.generation_id)
