@@ -66,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "spends(credits): spends credits on a live target; the estimate, from the "
                                        "document's prices, counts against --allow-spend")
     config.addinivalue_line("markers", "lifecycle: the vendor's cheapest task from submit to result; runs first")
+    config.addinivalue_line("markers", "emulator_only: needs the emulator's control API, clock or scenarios; "
+                                       "skipped against another target")
     cap = config.getoption("--allow-spend", default=None)
     if cap is not None and cap < 0:
         raise pytest.UsageError(f"--allow-spend must be a number of credits ≥ 0, not {cap:g}")

@@ -27,8 +27,10 @@ Fixtures:
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,6 +42,39 @@ MARK = "seedance"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("seedance_vendor", "default vendor of the seedance_account fixture", default="perseworks")
     parser.addini("seedance_seed", "seed for the emulator's ids and data (empty: random)", default="")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Make `pytest --pyargs contracts --vendor genray ...` work, e.g. from an installed wheel.
+
+    pytest finds the conftests that may add options (the contract suite's `--vendor`,
+    `--base-url`, ...) by path before it resolves `--pyargs` names, so those options would be
+    unknown. For the `contracts` package only, the early look-up is given its folder instead; the
+    arguments pytest then parses for real are left as typed."""
+    namespace = early_config.known_args_namespace
+    if not getattr(namespace, "pyargs", False):
+        return
+    located = []
+    for arg in namespace.file_or_dir:
+        name, sep, rest = str(arg).partition("::")
+        path = _contracts_path(name)
+        located.append(f"{path}{sep}{rest}" if path else arg)
+    namespace.file_or_dir = located
+
+
+def _contracts_path(name: str) -> str | None:
+    """The file or folder of `contracts` or `contracts.<module>` (this project's contract suite)."""
+    if name.split(".")[0] != "contracts":
+        return None
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if found is None or not found.origin:
+        return None
+    origin = Path(found.origin)
+    return str(origin.parent if origin.name == "__init__.py" else origin)
 
 
 def pytest_configure(config: pytest.Config) -> None:
