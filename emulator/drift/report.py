@@ -126,7 +126,13 @@ class Report:
         if self.run.spend:
             spent = self.run.spend.get("spent") or {}
             spent_text = ", ".join(f"{v} {n:g}" for v, n in sorted(spent.items())) or "nothing"
-            lines.append(f"- spend: cap {self.run.spend.get('cap')}, spent {spent_text}")
+            cap = self.run.spend.get("cap")
+            units = self.run.spend.get("units") or {}
+            cap_text = ("none (no --allow-spend: only free calls on a live target)" if cap is None
+                        else f"{cap:g} per vendor")
+            spent_text = ", ".join(f"{v} {n:g} {units.get(v, 'credits')}"
+                                   for v, n in sorted(spent.items())) or "nothing"
+            lines.append(f"- spend (estimated from the documented prices): cap {cap_text}; spent {spent_text}")
         lines.append("")
         findings = self.findings
         vendors = sorted({f.vendor for f in findings} | set(self.result.operations))
