@@ -98,6 +98,7 @@ class Accounts:
         self.accounts: dict[str, Account] = {}
         self.keys: dict[str, ApiKey] = {}
         self._by_hash: dict[str, ApiKey] = {}
+        self._by_account: dict[str, list[ApiKey]] = {}  # so that listing keys costs one account's keys
         self.version = 0  # bumped by every change, so durable state knows when to write
 
     def create_account(
@@ -147,6 +148,7 @@ class Accounts:
         with self._lock:
             self.keys[key.id] = key
             self._by_hash[key.key_hash] = key
+            self._by_account.setdefault(key.account_id, []).append(key)
             self.version += 1
         return key, plaintext
 
@@ -170,12 +172,16 @@ class Accounts:
             self.accounts.clear()
             self.keys.clear()
             self._by_hash.clear()
+            self._by_account.clear()
             self.version += 1
 
     def restore(self, accounts: dict[str, Account], keys: dict[str, ApiKey]) -> None:
         with self._lock:
             self.accounts, self.keys = accounts, keys
             self._by_hash = {k.key_hash: k for k in keys.values()}
+            self._by_account = {}
+            for key in keys.values():
+                self._by_account.setdefault(key.account_id, []).append(key)
 
     def keys_of(self, account_id: str) -> list[ApiKey]:
-        return [k for k in self.keys.values() if k.account_id == account_id]
+        return list(self._by_account.get(account_id, ()))

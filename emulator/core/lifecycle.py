@@ -8,8 +8,12 @@ comes first, so a client never sees a terminal state whose bill has not been set
 
 from __future__ import annotations
 
+import bisect
+import gc
 import logging
+import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -115,15 +119,79 @@ def plan_steps(created_at: float, *, queued_for: float, running_for: float, term
 StepHook = Callable[[Task, Step], None]
 
 
+def _created_at(task: Task) -> float:
+    return task.created_at
+
+
+SHARED_STRING_MAX = 64
+FREEZE_EVERY = 4096  # tasks started between two `gc.freeze()`s
+
+
+def _share_strings(node: Any, depth: int = 0) -> None:
+    """Replace short strings in a task's request body and facts by one shared copy each (`sys.intern`).
+    Models, resolutions, ratios, origins and callback URLs repeat across tasks; parsed from each
+    request they would otherwise be stored once per task (memory per task is an issue-8 target)."""
+    if depth > 3:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if type(value) is str:
+                if len(value) <= SHARED_STRING_MAX:
+                    node[key] = sys.intern(value)
+            elif isinstance(value, dict | list):
+                _share_strings(value, depth + 1)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if type(value) is str:
+                if len(value) <= SHARED_STRING_MAX:
+                    node[i] = sys.intern(value)
+            elif isinstance(value, dict | list):
+                _share_strings(value, depth + 1)
+
+
 class Lifecycle:
     def __init__(self, clock: Clock, scheduler: Scheduler):
         self.clock = clock
         self.scheduler = scheduler
-        self.tasks: dict[str, Task] = {}
+        self._tasks: dict[str, Task] = {}
+        # Indexes, so that no request costs in proportion to every task held: an account's tasks
+        # by kind in creation order, the tasks whose side effects have not all run (a superset of
+        # those still active), and the tasks cut short by `interrupt`.
+        self._by_kind: dict[tuple[str, str], list[Task]] = {}
+        self._unfinished: dict[str, dict[str, Task]] = {}
+        self._interrupted: dict[str, dict[str, Task]] = {}
+        self._counts: Counter[tuple[str, str]] = Counter()  # (vendor, kind) → tasks held
+        self._started_since_freeze = 0
         self._hooks: dict[str, StepHook] = {}
         self._lock = threading.RLock()
         self.version = 0  # bumped by every change, so durable state knows when to write
         self.time_scale: dict[str, float] = {}  # vendor → factor on every planned duration
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        """Every task by id. Read it freely; change it only through this class (or by assigning
+        a whole new dict, as loading `--state` does), which keeps the indexes."""
+        return self._tasks
+
+    @tasks.setter
+    def tasks(self, tasks: dict[str, Task]) -> None:
+        with self._lock:
+            self._tasks = tasks
+            self._by_kind, self._unfinished, self._interrupted = {}, {}, {}
+            self._counts = Counter()
+            for task in tasks.values():
+                self._index(task)
+            self.version += 1
+
+    def _index(self, task: Task) -> None:
+        tasks = self._by_kind.setdefault((task.account_id, task.kind), [])
+        if tasks and tasks[-1].created_at > task.created_at:  # only if the clock went back
+            bisect.insort_right(tasks, task, key=_created_at)
+        else:
+            tasks.append(task)
+        self._counts[task.vendor, task.kind] += 1
+        if task.applied < len(task.steps):
+            self._unfinished.setdefault(task.account_id, {})[task.id] = task
 
     def on_step(self, vendor: str, hook: StepHook) -> None:
         """Register the vendor's side effects for a step (billing, webhooks)."""
@@ -133,9 +201,20 @@ class Lifecycle:
         scale = self.time_scale.get(task.vendor, 1.0)
         if scale != 1.0:  # a timing profile from the settings: every phase of this vendor's tasks
             task.steps = [Step(s.phase, task.created_at + (s.at - task.created_at) * scale) for s in task.steps]
+        _share_strings(task.params)
+        _share_strings(task.data)
         with self._lock:
-            self.tasks[task.id] = task
+            self._tasks[task.id] = task
+            self._index(task)
             self.version += 1
+            self._started_since_freeze += 1
+            if self._started_since_freeze >= FREEZE_EVERY:
+                self._started_since_freeze = 0
+                # Tasks live until a reset, and each is a dozen objects the cyclic GC tracks: left in
+                # its oldest generation, every full collection walks them all (pauses of 100s of ms
+                # at 100k tasks, which is what a submit's p99 then measures). Frozen, they are skipped;
+                # they are still freed by reference counting, and `reset` thaws them.
+                gc.freeze()
         self._schedule(task)
         self.catch_up(task)
         return task
@@ -162,6 +241,10 @@ class Lifecycle:
                     hook(task, step)
                 except Exception:
                     log.exception("side effect of %s %s failed", task.id, step.phase)
+            if task.applied >= len(task.steps):
+                unfinished = self._unfinished.get(task.account_id)
+                if unfinished is not None:
+                    unfinished.pop(task.id, None)
 
     def get(self, task_id: str, account_id: str | None = None) -> Task | None:
         """The task as of now, or None if unknown or (when `account_id` is given) not the caller's."""
@@ -181,28 +264,60 @@ class Lifecycle:
                 return kept[-1]
             step = Step(phase, now)
             task.steps = [*kept, step]
+            self._interrupted.setdefault(task.account_id, {})[task.id] = task
             self.version += 1
             self.catch_up(task, now)
             return step
 
     def remove(self, task_id: str) -> None:
         with self._lock:
-            self.tasks.pop(task_id, None)
+            task = self._tasks.pop(task_id, None)
+            if task is not None:
+                # A list's removal is linear in the account's tasks of that kind; deletions are rare.
+                self._by_kind[task.account_id, task.kind].remove(task)
+                self._counts[task.vendor, task.kind] -= 1
+                self._unfinished.get(task.account_id, {}).pop(task_id, None)
+                self._interrupted.get(task.account_id, {}).pop(task_id, None)
             self.version += 1
 
     def of_account(self, account_id: str) -> Iterator[Task]:
-        return (t for t in list(self.tasks.values()) if t.account_id == account_id)
+        """The account's tasks, every kind (in creation order within a kind)."""
+        kinds = [tasks for (owner, _), tasks in list(self._by_kind.items()) if owner == account_id]
+        return (t for tasks in kinds for t in list(tasks))
+
+    def of_kind(self, account_id: str, kind: str) -> list[Task]:
+        """The account's tasks of one kind, oldest first (by `created_at`). The list itself, not
+        a copy: read it (bisect it, walk it backwards), never change it."""
+        return self._by_kind.get((account_id, kind), [])
+
+    def count(self, vendor: str, kind: str) -> int:
+        """How many tasks of that vendor and kind are held, every account's."""
+        return self._counts[vendor, kind]
+
+    def unfinished(self, account_id: str) -> list[Task]:
+        """The account's tasks with side effects still to run: every task not terminal now is
+        among them (a task can be terminal by the clock before its last step has been applied)."""
+        return list(self._unfinished.get(account_id, {}).values())
+
+    def interrupted(self, account_id: str) -> list[Task]:
+        """The account's tasks that `interrupt` ended early (cancelled, expired)."""
+        return list(self._interrupted.get(account_id, {}).values())
 
     def active_count(self, account_id: str, now: float | None = None) -> int:
         now = self.clock.now() if now is None else now
-        return sum(1 for t in self.of_account(account_id) if not t.phase_at(now).terminal)
+        return sum(1 for t in self.unfinished(account_id) if not t.phase_at(now).terminal)
 
     def reset(self) -> None:
         with self._lock:
-            self.tasks.clear()
+            self._tasks.clear()
+            self._by_kind.clear()
+            self._unfinished.clear()
+            self._interrupted.clear()
+            self._counts.clear()
             self.version += 1
+        gc.unfreeze()  # what was frozen with the tasks goes back to the collector (cyclic garbage included)
 
     def reschedule(self) -> None:
         """Plan the remaining steps of every task again (after state was loaded from disk)."""
-        for task in list(self.tasks.values()):
+        for task in list(self._tasks.values()):
             self._schedule(task)

@@ -25,6 +25,7 @@ from .faults import Effect
 from .scenarios import HEADER as SCENARIO_HEADER
 from .spec import FormBody, Operation, SchemaError, Spec, check, coerce, load
 from .uploads import UploadedFile
+from .validation import Accelerated
 
 if TYPE_CHECKING:
     from .runtime import Emulator
@@ -120,6 +121,9 @@ class Vendor:
     rate_limit_for: Callable[[Emulator, Account, ApiKey], int] | None = None
     # Rebuild what the vendor keeps beside the core's state after `--state` was loaded.
     restore: Callable[[Emulator], None] = lambda emulator: None
+    # What the account has in the vendor's own asset store (assets, uploads), for the inspector
+    # page: one JSON-ready dict per item with at least id, kind, status and created_at.
+    describe_assets: Callable[[Emulator, Account], list[dict[str, Any]]] = lambda emulator, account: []
     # The vendor's documented price table: names → numbers (or tables of them). A config's
     # `[vendors.<name>.prices]` may change any figure (never add one); handlers read the result
     # from `emulator.prices[<name>]`.
@@ -171,6 +175,7 @@ class Pipeline:
     def __init__(self, emulator: Emulator, vendor: Vendor):
         self.emulator = emulator
         self.vendor = vendor
+        self.fast = Accelerated(vendor.spec)
 
     def routes(self) -> list[Route]:
         by_path: dict[str, dict[str, Operation]] = {}
@@ -283,7 +288,7 @@ class Pipeline:
                     raise self.vendor.error("invalid", f"missing required parameter '{p.name}'", param=p.name)
                 continue
             value = coerce(raw, p.schema)
-            if p.fast_check is not None and p.fast_check(value):
+            if p.fast_check(value) if p.fast_check is not None else self.fast.is_valid(p.validator, value):
                 out[p.name] = value
                 continue
             try:
@@ -327,6 +332,8 @@ class Pipeline:
                     body[name] = shadow[name]
         finally:
             await parsed.close()
+        if self.fast.is_valid(form.validator, shadow):
+            return body
         try:
             check(form.validator, shadow)
         except SchemaError as err:
@@ -344,6 +351,8 @@ class Pipeline:
         except orjson.JSONDecodeError:
             raise self.vendor.error("invalid", "the request body is not valid JSON") from None
         assert op.body_validator is not None
+        if self.fast.is_valid(op.body_validator, body):
+            return body
         try:
             check(op.body_validator, body)
         except SchemaError as err:

@@ -86,6 +86,14 @@ def account_extras(emulator: Emulator, account: Account, key: ApiKey, body: dict
     return out
 
 
+def describe_assets(emulator: Emulator, account: Account) -> list[dict[str, Any]]:
+    """The account's uploaded files (person photos, reference images) as the inspector lists them."""
+    return [{"id": upload.id, "kind": upload.kind, "status": "uploaded", "name": upload.filename,
+             "url": rules.FILES_PREFIX + upload.name, "created_at": upload.created_at,
+             "detail": f"{upload.format} {upload.width}×{upload.height}, {upload.size} bytes"}
+            for upload in emulator.uploads.of_account(NAME, account.id)]
+
+
 def build() -> Vendor:
     return Vendor(
         name=NAME,
@@ -100,6 +108,7 @@ def build() -> Vendor:
         max_body_bytes=MAX_BODY_BYTES,
         trial_credits=0,
         install=install,
+        describe_assets=describe_assets,
         check_account=check_account,
         max_keys=lambda emulator, account: rules.plan_of(account).max_api_keys,
         account_extras=account_extras,

@@ -151,12 +151,14 @@ def concurrent_limit(account: Account, plan: pricing.Plan) -> int:
 def require_concurrency(call: Call, plan: pricing.Plan) -> None:
     """"Concurrent Jobs" per key: a new generation waits until one of the key's jobs ends."""
     assert call.key is not None
+    limit = concurrent_limit(call.account, plan) if call.account is not None else plan.concurrent
+    if not limit:
+        return
     now = call.now
-    active = [t for t in call.emulator.lifecycle.of_account(call.key.account_id)
+    active = [t for t in call.emulator.lifecycle.unfinished(call.key.account_id)
               if t.vendor == NAME and t.key_id == call.key.id and t.kind in GENERATION_KINDS
               and not t.phase_at(now).terminal]
-    limit = concurrent_limit(call.account, plan) if call.account is not None else plan.concurrent
-    if limit and len(active) >= limit:
+    if len(active) >= limit:
         soonest = min(t.final.at for t in active)
         raise error("rate_limited", f"Too many concurrent jobs: the {plan.name} plan allows {limit} "
                                     f"per API key. Check retry_after.", retry_after=max(1.0, soonest - now))

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
+from ...core.accounts import Account
 from ...core.lifecycle import Phase, Step, Task
 from ...core.runtime import Emulator
 from ...core.vendor import Vendor
@@ -43,6 +46,22 @@ def install(emulator: Emulator) -> None:
     emulator.lifecycle.on_step(NAME, on_step)
 
 
+def describe_assets(emulator: Emulator, account: Account) -> list[dict[str, Any]]:
+    """The account's asset library (one upload job per asset) as the inspector lists it, with the
+    job's own status words."""
+    now = emulator.clock.now()
+    out = []
+    for job in emulator.lifecycle.of_account(account.id):
+        if job.vendor != NAME or job.kind != "asset":
+            continue
+        data = render.asset_job(job, now)["data"]
+        upload = emulator.uploads.get(job.data["upload"])
+        out.append({"id": job.data["asset_id"], "job_id": job.id, "kind": job.data["kind"], "status": data["status"],
+                    "name": upload.filename if upload else None, "created_at": job.created_at,
+                    "detail": data.get("error")})
+    return out
+
+
 def build() -> Vendor:
     return Vendor(
         name=NAME,
@@ -58,5 +77,6 @@ def build() -> Vendor:
         trial_credits=pricing.TRIAL_CREDITS,
         credits_per_usd=pricing.CREDITS_PER_USD,
         install=install,
+        describe_assets=describe_assets,
         prices=pricing.PRICES,
     )

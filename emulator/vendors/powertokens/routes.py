@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from typing import Any
 
@@ -31,7 +32,11 @@ def _own_task(call: Call, task_id: str) -> Task:
 def _task_id(call: Call) -> str:
     """Ark's shape: `cgt-<UTC yyyymmddHHMMSS>-<5 chars>`, e.g. `cgt-20250331175019-68d9t`."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(call.now))
-    return f"cgt-{stamp}-{call.emulator.ids.token(5)}"
+    # Five characters are 36^5 ids a second: thousands of tasks in one (emulated) second can draw one
+    # twice, so draw again until it is new.
+    while (task_id := f"cgt-{stamp}-{call.emulator.ids.token(5)}") in call.emulator.lifecycle.tasks:
+        pass
+    return task_id
 
 
 def _submit(call: Call, req: rules.Request) -> Task:
@@ -93,30 +98,68 @@ async def get_content_generation_task(call: Call) -> Response:
 
 @handlers.operation("listContentGenerationTasks")
 async def list_content_generation_tasks(call: Call) -> Response:
+    """Newest first. The account's video tasks are kept oldest first by `created_at`, so the last
+    7 days are a suffix found by bisection: with no filter a page costs what it shows (plus the
+    account's cancelled tasks); a filter reads every task of the 7 days, as `total` needs."""
     assert call.account is not None
-    now, q = call.now, call.params
+    lifecycle, now, q = call.emulator.lifecycle, call.now, call.params
     status, ids = q.get("filter.status"), q.get("filter.task_ids")
     model, tier = q.get("filter.model"), q.get("filter.service_tier")
     wanted = set(ids) if ids else None
-    matched = []
-    for task in call.emulator.lifecycle.of_account(call.account.id):
-        if task.vendor != NAME or task.kind != "video" or not rules.visible(task, now):
-            continue
-        call.emulator.lifecycle.catch_up(task, now)
-        if wanted is not None and task.id not in wanted:
-            continue
-        if status and task.phase_at(now).value != status:
-            continue
-        if model and task.data["model"] != model:
-            continue
-        if tier and task.data["service_tier"] != tier:
-            continue
-        matched.append(task)
-    matched.reverse()  # newest first; a stable sort keeps that order among equal timestamps
-    matched.sort(key=lambda t: t.created_at, reverse=True)
     page_num, page_size = q.get("page_num", 1), q.get("page_size", 10)
-    page = matched[(page_num - 1) * page_size: page_num * page_size]
-    return JSON({"total": len(matched), "items": [render.ark_task(t, now) for t in page]})
+    skip = (page_num - 1) * page_size
+    tasks = lifecycle.of_kind(call.account.id, "video")
+    first = _first_visible(tasks, now)
+    # Within the 7 days, only tasks cancelled over 24 hours ago are not shown; all were interrupted.
+    hidden = {t.id for t in lifecycle.interrupted(call.account.id) if t.kind == "video"
+              and not now - t.created_at > rules.RETENTION_SECONDS and not rules.visible(t, now)}
+    page: list[Task] = []
+    if wanted is None and not status and not model and not tier:
+        total = len(tasks) - first - len(hidden)
+        position = len(tasks) - 1 if hidden else len(tasks) - 1 - skip
+        seen = 0 if hidden else skip
+        while position >= first and len(page) < page_size:
+            task = tasks[position]
+            position -= 1
+            if task.id in hidden or task.vendor != NAME:
+                continue
+            if seen >= skip:
+                page.append(task)
+            seen += 1
+    else:
+        total = 0
+        for position in range(len(tasks) - 1, first - 1, -1):
+            task = tasks[position]
+            if task.id in hidden or task.vendor != NAME:
+                continue
+            if wanted is not None and task.id not in wanted:
+                continue
+            if status and task.phase_at(now).value != status:
+                continue
+            if model and task.data["model"] != model:
+                continue
+            if tier and task.data["service_tier"] != tier:
+                continue
+            if skip <= total < skip + page_size:
+                page.append(task)
+            total += 1
+    for task in page:
+        lifecycle.catch_up(task, now)
+    return JSON({"total": total, "items": [render.ark_task(t, now) for t in page]})
+
+
+def _first_visible(tasks: list[Task], now: float) -> int:
+    """The index of the oldest task of the last 7 days (`rules.visible`'s own test at the edge)."""
+    first = bisect.bisect_left(tasks, now - rules.RETENTION_SECONDS, key=_created_at)
+    while first < len(tasks) and now - tasks[first].created_at > rules.RETENTION_SECONDS:
+        first += 1
+    while first > 0 and not now - tasks[first - 1].created_at > rules.RETENTION_SECONDS:
+        first -= 1
+    return first
+
+
+def _created_at(task: Task) -> float:
+    return task.created_at
 
 
 @handlers.operation("deleteContentGenerationTask")

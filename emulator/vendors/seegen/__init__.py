@@ -3,12 +3,15 @@ standalone upscaler, and callbacks (seegen.md)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
+from ...core.accounts import Account
 from ...core.lifecycle import Phase, Step, Task
 from ...core.runtime import Emulator
 from ...core.vendor import Vendor
-from . import pricing, render
+from . import pricing, render, rules
 from .routes import handlers
 from .rules import NAME
 
@@ -39,6 +42,16 @@ def install(emulator: Emulator) -> None:
     emulator.lifecycle.on_step(NAME, on_step)
 
 
+def describe_assets(emulator: Emulator, account: Account) -> list[dict[str, Any]]:
+    """The account's asset library as the inspector lists it, with SeeGen's own status words."""
+    now = emulator.clock.now()
+    return [{"id": task.id, "asset_id": task.data["asset_id"], "kind": task.data["type"],
+             "status": render.ASSET_STATUS.get(task.phase_at(now), "PROCESSING"), "name": task.data["name"],
+             "url": task.data["url"], "created_at": task.created_at,
+             "detail": task.outcome.error_message if task.phase_at(now) is Phase.FAILED else None}
+            for task in rules.assets_of(emulator, account.id)]
+
+
 MAX_KEYS = 10  # "Create API keys at https://seegen.ai/account (max 10 per account)"
 
 
@@ -59,4 +72,5 @@ def build() -> Vendor:
         install=install,
         prices=pricing.PRICES,
         max_keys=lambda emulator, account: MAX_KEYS,
+        describe_assets=describe_assets,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 from starlette.responses import Response
 
 from ...core.ledger import InsufficientCredits, as_number
@@ -152,18 +154,33 @@ async def get_asset_status(call: Call) -> Response:
 
 @handlers.operation("listAssets")
 async def list_assets(call: Call) -> Response:
+    """Newest first by `assetId`. Asset numbers grow with creation, so the account's assets, kept in
+    creation order, are sorted by them: the cursor is found by bisection and a page costs what it
+    shows (plus what a `type` or `status` filter passes over)."""
     _strict_query(call)
     assert call.account is not None
     params, now = call.params, call.now
     limit = int(params.get("limit", 20))
     cursor = params.get("cursor")
-    items = sorted(rules.assets_of(call.emulator, call.account.id), key=lambda t: t.data["asset_id"], reverse=True)
-    if "type" in params:
-        items = [t for t in items if t.data["type"] == params["type"]]
-    if "status" in params:
-        items = [t for t in items if rules.asset_status(t, now) == params["status"]]
-    if cursor is not None:
-        items = [t for t in items if t.data["asset_id"] < int(cursor)]
-    page = items[:limit]
-    next_cursor = page[-1].data["asset_id"] if len(items) > limit else None
+    kind, status = params.get("type"), params.get("status")
+    assets = call.emulator.lifecycle.of_kind(call.account.id, "asset")
+    end = len(assets) if cursor is None else bisect.bisect_left(assets, int(cursor), key=_asset_number)
+    matched: list[Task] = []
+    for position in range(end - 1, -1, -1):
+        task = assets[position]
+        if task.vendor != NAME:
+            continue
+        if kind is not None and task.data["type"] != kind:
+            continue
+        if status is not None and rules.asset_status(task, now) != status:
+            continue
+        matched.append(task)
+        if len(matched) > limit:
+            break
+    page = matched[:limit]
+    next_cursor = page[-1].data["asset_id"] if len(matched) > limit else None
     return JSON({"items": [render.asset_body(t, now) for t in page], "nextCursor": next_cursor})
+
+
+def _asset_number(task: Task) -> int:
+    return int(task.data["asset_id"])

@@ -132,7 +132,7 @@ def require_concurrency(call: Call) -> None:
     if limit <= 0:
         return
     now = call.now
-    active = sum(1 for t in call.emulator.lifecycle.of_account(call.account.id)
+    active = sum(1 for t in call.emulator.lifecycle.unfinished(call.account.id)
                  if t.vendor == NAME and t.kind in ("generation", "upscale") and not t.phase_at(now).terminal)
     if active >= limit:
         raise error("concurrency_limit", f"concurrency limit reached: {active} of {limit} tasks are "
@@ -253,11 +253,11 @@ ASSET_SCHEME = "asset://"
 
 
 def assets_of(emulator: Emulator, account_id: str) -> list[Task]:
-    return [t for t in emulator.lifecycle.of_account(account_id) if t.vendor == NAME and t.kind == "asset"]
+    return [t for t in emulator.lifecycle.of_kind(account_id, "asset") if t.vendor == NAME]
 
 
 def next_asset_number(emulator: Emulator) -> int:
-    return 1 + sum(1 for t in list(emulator.lifecycle.tasks.values()) if t.vendor == NAME and t.kind == "asset")
+    return 1 + emulator.lifecycle.count(NAME, "asset")
 
 
 def new_volc_id(emulator: Emulator, now: float) -> str:
