@@ -116,6 +116,16 @@ class Received:
         return orjson.loads(self.body)
 
 
+async def read_body(receive: Any) -> bytes:
+    """The whole body of an ASGI HTTP request (for receivers written as bare ASGI apps)."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
 class WebhookReceiver:
     """A real webhook receiver on loopback for tests: records every POST and answers each path
     with the statuses it is told to, in order (200 once they run out), optionally after a delay.
@@ -157,16 +167,11 @@ class WebhookReceiver:
                 await send({"type": event + ".complete"})  # lifespan.startup / lifespan.shutdown
                 if event == "lifespan.shutdown":
                     return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         path = scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         with self._lock:
-            self.received.append(Received(path, b"".join(chunks), headers))
+            self.received.append(Received(path, body, headers))
             queue = self._answers.get(path) or []
             status = queue.pop(0) if queue else 200
         if self.delay_seconds:

@@ -27,7 +27,7 @@ import emulator.vendors.genray as genray_vendor
 import emulator.vendors.powertokens as powertokens_vendor
 import emulator.vendors.seegen as seegen_vendor
 from emulator.core.runtime import Settings
-from emulator.testing import RunningEmulator, SpecCheck, WebhookReceiver, serve_in_thread
+from emulator.testing import RunningEmulator, SpecCheck, WebhookReceiver, read_body, serve_in_thread
 
 pytestmark = pytest.mark.emulator_only
 
@@ -75,13 +75,7 @@ class ScriptedReceiver(WebhookReceiver):
         if scope["type"] != "http":
             await super()._app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        path, body = scope["path"], b"".join(chunks)
+        path, body = scope["path"], await read_body(receive)
         with self._lock:
             self._seen[(path, body)] += 1
             nth = self._seen[(path, body)]

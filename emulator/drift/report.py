@@ -184,18 +184,20 @@ def _finding_line(finding: Finding) -> str:
     """One Markdown list item's text."""
     if finding.rule == "contract-test-failed":
         return f"**{finding.classification}** `contract-test-failed` `{finding.test}`: {finding.message}"
-    status = f" {finding.status}" if finding.status is not None else ""
-    pointer = f" at `{finding.pointer}`" if finding.pointer else ""
-    count = f" (×{finding.count})" if finding.count > 1 else ""
     source = f" [{finding.exchange}]" if finding.exchange else ""
-    return f"**{finding.classification}** `{finding.rule}`{status}{pointer}: {finding.message}{count}{source}"
+    return f"**{finding.classification}** {_describe(finding, code='`', times='×')}{source}"
 
 
 def _plain_line(finding: Finding) -> str:
     """One terminal line's text (after the classification and where)."""
     if finding.rule == "contract-test-failed":
         return f"contract-test-failed: {finding.message}"
+    return _describe(finding, code="", times="x")
+
+
+def _describe(finding: Finding, *, code: str, times: str) -> str:
+    """`rule status at pointer: message (×count)`, with `code` around the rule and pointer."""
     status = f" {finding.status}" if finding.status is not None else ""
-    pointer = f" at {finding.pointer}" if finding.pointer else ""
-    count = f" (x{finding.count})" if finding.count > 1 else ""
-    return f"{finding.rule}{status}{pointer}: {finding.message}{count}"
+    pointer = f" at {code}{finding.pointer}{code}" if finding.pointer else ""
+    count = f" ({times}{finding.count})" if finding.count > 1 else ""
+    return f"{code}{finding.rule}{code}{status}{pointer}: {finding.message}{count}"
