@@ -88,8 +88,8 @@ def describe_task(task: Task, now: float) -> dict[str, Any]:
         "id": task.id, "vendor": task.vendor, "kind": task.kind, "account_id": task.account_id,
         "created_at": task.created_at, "scenario": task.scenario, "state": current.phase.value,
         "progress": task.progress_at(now),
-        "timeline": [{"state": s.phase.value, "at": s.at, "reached": s.at <= now or s is current,
-                      "current": s is current} for s in task.steps],
+        "timeline": [{"state": s.phase.value, "at": s.at, "reached": s.at <= now or s == current,
+                      "current": s == current} for s in task.steps],
         "error_code": task.outcome.error_code, "error_message": task.outcome.error_message,
     }
 

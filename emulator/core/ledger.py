@@ -8,6 +8,7 @@ credit, and no sequence of calls can make a balance negative.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -43,11 +44,13 @@ class Entry:
     at: float
     account_id: str
     kind: EntryKind
-    amount: Decimal
+    # Whole amounts are stored as `int` (28 bytes against a Decimal's 104; entries are kept for
+    # every task, and memory per task is an issue-8 target); fractional ones stay exact Decimals.
+    amount: Number
     ref: str | None
     note: str | None
-    credits_after: Decimal
-    held_after: Decimal
+    credits_after: Number
+    held_after: Number
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -72,9 +75,17 @@ class Balance:
         return self.credits - self.held
 
 
-def as_number(value: Decimal) -> int | float:
+def as_number(value: Number) -> int | float:
     """JSON-friendly: whole credits stay integers."""
+    if type(value) is int:
+        return value
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def compact(value: Decimal) -> Number:
+    """The same amount in its smallest exact form: an `int` when whole, else the Decimal itself."""
+    whole = int(value)
+    return whole if whole == value else value
 
 
 class Ledger:
@@ -91,7 +102,9 @@ class Ledger:
         if bal.credits < 0 or bal.held < 0 or bal.held > bal.credits:
             raise LedgerError(f"ledger invariant broken for {account_id}: {bal}")
         self._seq += 1
-        entry = Entry(self._seq, at, account_id, kind, amount, ref, note, bal.credits, bal.held)
+        # Notes repeat across tasks ("seedance-2.0 720p 5s"): one shared copy each.
+        entry = Entry(self._seq, at, account_id, kind, compact(amount), ref,
+                      None if note is None else sys.intern(note), compact(bal.credits), compact(bal.held))
         self._entries[account_id].append(entry)
         return entry
 
@@ -162,6 +175,8 @@ class Ledger:
             if not 0 <= amount <= held:
                 self._holds[(account_id, ref)] = held
                 raise LedgerError(f"cannot settle {amount} out of a hold of {held}")
+            if amount == held:
+                amount = held  # the same value: one object for the hold's and the settlement's entries
             bal = self._balances[account_id]
             bal.held -= held
             bal.credits -= amount

@@ -14,7 +14,7 @@ import logging
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -49,6 +49,56 @@ class Step:
     at: float
 
 
+_PHASE_SEQUENCES: dict[tuple[Phase, ...], tuple[Phase, ...]] = {}
+
+
+class Plan(tuple):  # type: ignore[type-arg]
+    """A task's steps, compactly: `(phases, at, at, …)`, with `phases` one tuple shared by every plan
+    of that sequence of phases. It reads as a sequence of `Step`s, built when asked.
+
+    A list of `Step` objects and their times costs about 280 bytes a task; this, about 120 (tasks are
+    kept until a reset, and memory per task is an issue-8 target)."""
+
+    __slots__ = ()
+
+    def __new__(cls, steps: Iterable[Step]) -> Plan:
+        steps = list(steps)
+        phases = tuple(step.phase for step in steps)
+        return tuple.__new__(cls, (_PHASE_SEQUENCES.setdefault(phases, phases), *(step.at for step in steps)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Plan, (list(self),)
+
+    def __len__(self) -> int:
+        return tuple.__len__(self) - 1
+
+    def at(self, index: int) -> float:
+        """The time of step `index` (no `Step` built: the hot path of a poll)."""
+        return tuple.__getitem__(self, index + 1 if index >= 0 else index)
+
+    def phase(self, index: int) -> Phase:
+        phases: tuple[Phase, ...] = tuple.__getitem__(self, 0)
+        return phases[index]
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError("plan index out of range")
+        return Step(self.phase(index), self.at(index))
+
+    def __contains__(self, step: object) -> bool:
+        return any(own == step for own in self)
+
+    def __iter__(self) -> Iterator[Step]:
+        phases: tuple[Phase, ...] = tuple.__getitem__(self, 0)
+        for i, phase in enumerate(phases):
+            yield Step(phase, tuple.__getitem__(self, i + 1))
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
 @dataclass(slots=True)
 class Outcome:
     """What the terminal step carries: an error, or facts of the output."""
@@ -66,22 +116,29 @@ class Task:
     account_id: str
     key_id: str | None
     created_at: float
-    steps: list[Step]
+    steps: Plan  # a list of `Step`s may be given: it is made a `Plan`
     outcome: Outcome
     params: dict[str, Any]
     scenario: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     applied: int = 0  # how many steps have had their side effects run
 
-    def step_at(self, now: float) -> Step:
+    def __post_init__(self) -> None:
+        if type(self.steps) is not Plan:
+            self.steps = Plan(self.steps)
+
+    def _index_at(self, now: float) -> int:
         steps = self.steps
         for i in range(len(steps) - 1, 0, -1):
-            if steps[i].at <= now:
-                return steps[i]
-        return steps[0]
+            if steps.at(i) <= now:
+                return i
+        return 0
+
+    def step_at(self, now: float) -> Step:
+        return self.steps[self._index_at(now)]
 
     def phase_at(self, now: float) -> Phase:
-        return self.step_at(now).phase
+        return self.steps.phase(self._index_at(now))
 
     def time_of(self, phase: Phase) -> float | None:
         for step in self.steps:
@@ -124,6 +181,7 @@ def _created_at(task: Task) -> float:
 
 
 SHARED_STRING_MAX = 64
+SHARED_OUTCOMES_MAX = 4096  # distinct outcomes kept for sharing (a bound, should outputs ever vary per task)
 FREEZE_EVERY = 4096  # tasks started between two `gc.freeze()`s
 
 
@@ -149,6 +207,16 @@ def _share_strings(node: Any, depth: int = 0) -> None:
                 _share_strings(value, depth + 1)
 
 
+def _outcome_key(outcome: Outcome) -> tuple[Any, ...] | None:
+    """What makes two outcomes interchangeable, or None when the output holds anything unhashable."""
+    output = outcome.output
+    for value in output.values():
+        if not isinstance(value, str | int | float | bool | None):
+            return None
+    # The type is part of the key: True == 1 == 1.0, yet each renders differently.
+    return outcome.error_code, outcome.error_message, tuple((k, type(v), v) for k, v in output.items())
+
+
 class Lifecycle:
     def __init__(self, clock: Clock, scheduler: Scheduler):
         self.clock = clock
@@ -162,6 +230,9 @@ class Lifecycle:
         self._interrupted: dict[str, dict[str, Task]] = {}
         self._counts: Counter[tuple[str, str]] = Counter()  # (vendor, kind) → tasks held
         self._started_since_freeze = 0
+        # Outcomes are never changed once planned, and most tasks end alike ({"seconds": 5}, the same
+        # error): one shared Outcome each instead of an object and a dict per task (issue 8).
+        self._shared_outcomes: dict[tuple[Any, ...], Outcome] = {}
         self._hooks: dict[str, StepHook] = {}
         self._lock = threading.RLock()
         self.version = 0  # bumped by every change, so durable state knows when to write
@@ -180,6 +251,8 @@ class Lifecycle:
             self._by_kind, self._unfinished, self._interrupted = {}, {}, {}
             self._counts = Counter()
             for task in tasks.values():
+                if type(task.steps) is not Plan:  # a `--state` file written when steps were a list
+                    task.steps = Plan(task.steps)
                 self._index(task)
             self.version += 1
 
@@ -200,9 +273,18 @@ class Lifecycle:
     def start(self, task: Task) -> Task:
         scale = self.time_scale.get(task.vendor, 1.0)
         if scale != 1.0:  # a timing profile from the settings: every phase of this vendor's tasks
-            task.steps = [Step(s.phase, task.created_at + (s.at - task.created_at) * scale) for s in task.steps]
+            created = task.created_at
+            task.steps = Plan([s if s.at == created else Step(s.phase, created + (s.at - created) * scale)
+                               for s in task.steps])
         _share_strings(task.params)
         _share_strings(task.data)
+        key = _outcome_key(task.outcome)
+        if key is not None:
+            shared = self._shared_outcomes.get(key)
+            if shared is not None:
+                task.outcome = shared
+            elif len(self._shared_outcomes) < SHARED_OUTCOMES_MAX:
+                self._shared_outcomes[key] = task.outcome
         with self._lock:
             self._tasks[task.id] = task
             self._index(task)
@@ -227,10 +309,10 @@ class Lifecycle:
         """Run the side effects of every step due by `now` that has not run yet, once each."""
         now = self.clock.now() if now is None else now
         steps = task.steps
-        if task.applied >= len(steps) or steps[task.applied].at > now:
+        if task.applied >= len(steps) or steps.at(task.applied) > now:
             return  # the hot path of a poll: nothing due
         with self._lock:
-            while task.applied < len(task.steps) and task.steps[task.applied].at <= now:
+            while task.applied < len(task.steps) and task.steps.at(task.applied) <= now:
                 step = task.steps[task.applied]
                 task.applied += 1
                 self.version += 1
@@ -263,7 +345,7 @@ class Lifecycle:
             if kept and kept[-1].phase.terminal:
                 return kept[-1]
             step = Step(phase, now)
-            task.steps = [*kept, step]
+            task.steps = Plan([*kept, step])
             self._interrupted.setdefault(task.account_id, {})[task.id] = task
             self.version += 1
             self.catch_up(task, now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -75,14 +75,27 @@ class MediaStore:
         self._owned_tmp = None if cache_dir else tempfile.TemporaryDirectory(prefix="seedance-media-")
         self.cache_dir = Path(cache_dir or self._owned_tmp.name)  # type: ignore[union-attr]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self.items: dict[str, MediaSpec] = {}
+        # name → (shape, seed): the spec without its seed is one object shared by every file of that
+        # shape, so a registration costs a pair, not a spec (a task keeps its media until a reset, and
+        # memory per task is an issue-8 target). A `MediaSpec` value is an older `--state` file's.
+        self.items: dict[str, tuple[MediaSpec, int] | MediaSpec] = {}
+        self._shapes: dict[MediaSpec, MediaSpec] = {}
         self._render_locks: dict[MediaSpec, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def register(self, spec: MediaSpec) -> str:
         name = f"{self._ids.token(24)}.{spec.fmt}"
-        self.items[name] = spec
+        shape = MediaSpec(spec.kind, spec.fmt, spec.width, spec.height, spec.seconds, spec.fps, 0, spec.audio)
+        self.items[name] = (self._shapes.setdefault(shape, shape), spec.seed)
         return name
+
+    def spec(self, name: str) -> MediaSpec | None:
+        """What was registered under `name`, or None."""
+        item = self.items.get(name)
+        if item is None or isinstance(item, MediaSpec):
+            return item
+        shape, seed = item
+        return replace(shape, seed=seed)
 
     @staticmethod
     def url(origin: str, name: str) -> str:
@@ -97,7 +110,7 @@ class MediaStore:
         return at is not None and self._clock is not None and self._clock.now() >= at
 
     def info(self, name: str) -> MediaInfo | None:
-        spec = self.items.get(name)
+        spec = self.spec(name)
         if spec is None:
             return None
         return MediaInfo(spec.kind, spec.fmt, spec.width, spec.height, spec.seconds,
@@ -126,7 +139,7 @@ class MediaStore:
     def mount(self) -> Mount:
         async def serve(request: Request) -> Response:
             name = request.path_params["name"]
-            spec = self.items.get(name)
+            spec = self.spec(name)
             if spec is None:
                 return JSONResponse({"error": "not_found", "message": "no such media"}, status_code=404)
             if self.expired(name):
@@ -138,6 +151,7 @@ class MediaStore:
 
     def reset(self) -> None:
         self.items.clear()
+        self._shapes.clear()
         self.expires.clear()
 
     def close(self) -> None:
