@@ -52,6 +52,12 @@ class Step:
 _PHASE_SEQUENCES: dict[tuple[Phase, ...], tuple[Phase, ...]] = {}
 
 
+# A Plan's own tuple, read without its Python-level sequence methods (C calls on the hot paths:
+# a submit and a poll read a plan dozens of times). Raw index 0 holds the phases, i + 1 step i's time.
+_raw_len = tuple.__len__
+_raw_get = tuple.__getitem__
+
+
 class Plan(tuple):  # type: ignore[type-arg]
     """A task's steps, compactly: `(phases, at, at, …)`, with `phases` one tuple shared by every plan
     of that sequence of phases. It reads as a sequence of `Step`s, built when asked.
@@ -129,9 +135,9 @@ class Task:
 
     def _index_at(self, now: float) -> int:
         steps = self.steps
-        for i in range(len(steps) - 1, 0, -1):
-            if steps.at(i) <= now:
-                return i
+        for raw in range(_raw_len(steps) - 1, 1, -1):
+            if _raw_get(steps, raw) <= now:
+                return raw - 1
         return 0
 
     def step_at(self, now: float) -> Step:
@@ -302,17 +308,21 @@ class Lifecycle:
         return task
 
     def _schedule(self, task: Task) -> None:
-        for step in task.steps[task.applied:]:
-            self.scheduler.at(step.at, lambda t=task: self.catch_up(t), label=f"{task.id}:{step.phase}")
+        steps = task.steps
+        phases = _raw_get(steps, 0)
+        for i in range(task.applied, len(phases)):
+            self.scheduler.at(_raw_get(steps, i + 1), lambda t=task: self.catch_up(t),
+                              label=f"{task.id}:{phases[i].value}")
 
     def catch_up(self, task: Task, now: float | None = None) -> None:
         """Run the side effects of every step due by `now` that has not run yet, once each."""
         now = self.clock.now() if now is None else now
         steps = task.steps
-        if task.applied >= len(steps) or steps.at(task.applied) > now:
+        count = _raw_len(steps) - 1
+        if task.applied >= count or _raw_get(steps, task.applied + 1) > now:
             return  # the hot path of a poll: nothing due
         with self._lock:
-            while task.applied < len(task.steps) and task.steps.at(task.applied) <= now:
+            while task.applied < _raw_len(task.steps) - 1 and _raw_get(task.steps, task.applied + 1) <= now:
                 step = task.steps[task.applied]
                 task.applied += 1
                 self.version += 1
@@ -323,7 +333,7 @@ class Lifecycle:
                     hook(task, step)
                 except Exception:
                     log.exception("side effect of %s %s failed", task.id, step.phase)
-            if task.applied >= len(task.steps):
+            if task.applied >= _raw_len(task.steps) - 1:
                 unfinished = self._unfinished.get(task.account_id)
                 if unfinished is not None:
                     unfinished.pop(task.id, None)
