@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from client._base import AsyncAPIClient, SyncAPIClient, retry_after_seconds
+from emulator.core import spec as spec_module
 from emulator.testing import RunningEmulator, SpecCheck
 
 HTTP_TIMEOUT = 60.0  # seconds, for one request of a suite's clients
@@ -307,7 +308,7 @@ def make_target(config: pytest.Config, vendor: str, in_process: Callable[[], Any
         running = in_process()
         return Target(vendor, running.vendor_url(vendor), api_key=None, control_url=running.base_url + "/_emulator",
                       clock_mode="manual", in_process=True)
-    base_url = base_url.rstrip("/")
+    base_url = spec_module.load(vendor).server_url(base_url)  # Genray's documented .../api/v1 too
     parts = urlsplit(base_url)
     health = probe_emulator(f"{parts.scheme}://{parts.netloc}")
     if health is None:

@@ -156,10 +156,22 @@ class Spec:
         )
         server = (self.doc.get("servers") or [{"url": "/"}])[0]["url"]
         self.base_path = urlsplit(server).path.rstrip("/")
+        # A vendor whose document names a base URL deeper than the spec's server (Genray's /api/v1)
+        # says so with `x-documented-base-url`; `server_url` maps either form to the server's.
+        documented = urlsplit(self.doc.get("x-documented-base-url") or server).path.rstrip("/")
+        self.documented_suffix = documented[len(self.base_path):] if documented.startswith(self.base_path) else ""
         self.operations: dict[str, Operation] = {}
         self._response_validators: dict[tuple[str, int, str], Draft202012Validator] = {}
         self._named_validators: dict[str, Draft202012Validator] = {}
         self._load_operations()
+
+    def server_url(self, base_url: str) -> str:
+        """`base_url` as the spec's server URL, whether it was given as the server's or as the
+        vendor's documented base URL."""
+        url = base_url.rstrip("/")
+        if self.documented_suffix and url.endswith(self.documented_suffix):
+            url = url[: -len(self.documented_suffix)]
+        return url
 
     def validator(self, schema: dict[str, Any]) -> Draft202012Validator:
         return Draft202012Validator(schema, registry=self.registry, format_checker=_formats)

@@ -35,15 +35,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import __version__
+from ..core import spec as spec_module
 from ..vendors import NAMES
 from .check import Checker
 from .exchange import Exchange, RunInfo, assign_files, load_exchanges, load_run, now_iso, save
 from .report import Report, SuiteOutcome
 
 DEFAULT_REPORT_DIR = Path("drift-report")
-# Genray's document gives https://genray.ai/api/v1 as the base URL, while its paths (/api/keys,
-# /v1/files/...) are not all under it: openapi/genray.yaml's server is https://genray.ai.
-_DOCUMENTED_SUFFIX = {"genray": "/api/v1"}
 
 
 class CommandError(Exception):
@@ -83,12 +81,9 @@ class Target:
 
 
 def normalize_base_url(vendor: str, url: str) -> str:
-    """The URL that corresponds to the spec's server URL (see _DOCUMENTED_SUFFIX)."""
-    url = url.rstrip("/")
-    suffix = _DOCUMENTED_SUFFIX.get(vendor)
-    if suffix and url.endswith(suffix):
-        url = url[: -len(suffix)]
-    return url
+    """The URL that corresponds to the spec's server URL (Genray's documented `/api/v1` base URL
+    is accepted too: `x-documented-base-url` in its spec)."""
+    return spec_module.load(vendor).server_url(url)
 
 
 def targets(vendors: list[str], base_url: str | None, api_key: str | None) -> list[Target]:
