@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from .clock import Clock
@@ -303,16 +304,18 @@ class Lifecycle:
                 # at 100k tasks, which is what a submit's p99 then measures). Frozen, they are skipped;
                 # they are still freed by reference counting, and `reset` thaws them.
                 gc.freeze()
-        self._schedule(task)
+        # Steps already due (the first one always is) run now; only the rest need the scheduler, so a
+        # submit does not wake the scheduler's runner for a step it has just applied.
         self.catch_up(task)
+        self._schedule(task)
         return task
 
     def _schedule(self, task: Task) -> None:
         steps = task.steps
         phases = _raw_get(steps, 0)
+        catch_up = partial(self.catch_up, task)
         for i in range(task.applied, len(phases)):
-            self.scheduler.at(_raw_get(steps, i + 1), lambda t=task: self.catch_up(t),
-                              label=f"{task.id}:{phases[i].value}")
+            self.scheduler.at(_raw_get(steps, i + 1), catch_up, label=f"{task.id}:{phases[i].value}")
 
     def catch_up(self, task: Task, now: float | None = None) -> None:
         """Run the side effects of every step due by `now` that has not run yet, once each."""

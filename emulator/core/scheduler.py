@@ -126,9 +126,17 @@ class Scheduler:
                 continue
             with self._lock:
                 next_at = self._heap[0][0] if self._heap else None
-            timeout = None if next_at is None else self.clock.wall_delay(next_at - self.clock.now())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            delay = None if next_at is None else self.clock.wall_delay(next_at - self.clock.now())
+            if delay is None:
+                await self._wake.wait()
+                continue
+            # A timer that sets the event, not `asyncio.wait_for` (a task of its own per wait: the
+            # runner waits once per due step under load).
+            timer = asyncio.get_running_loop().call_later(delay, self._wake.set)
+            try:
+                await self._wake.wait()
+            finally:
+                timer.cancel()
 
     def start(self) -> None:
         """Start the background runner on the current event loop (the server's)."""

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import orjson
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from ...core.ledger import InsufficientCredits
 from ...core.lifecycle import Task
 from ...core.media import MediaSpec
 from ...core.text import count_tokens, reply
-from ...core.vendor import JSON, Call, Handlers
+from ...core.vendor import JSON, Call, EventStream, Handlers
 from . import pricing, render, rules
 from .render import error
 
@@ -104,13 +104,11 @@ async def create_chat_completion(call: Call) -> Response:
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     events = _stream(cid, created, model.id, choices, include_usage, prompt_tokens,
                      completion_tokens, fail=name == "fail")
-    return StreamingResponse(events, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache"})
+    return EventStream(events, headers={"Cache-Control": "no-cache"})
 
 
-async def _stream(cid: str, created: int, model: str, choices: list[tuple[list[str], bool]],
-                  include_usage: bool, prompt_tokens: int, completion_tokens: int,
-                  fail: bool) -> AsyncIterator[bytes]:
+def _stream(cid: str, created: int, model: str, choices: list[tuple[list[str], bool]],
+            include_usage: bool, prompt_tokens: int, completion_tokens: int, fail: bool) -> Iterator[bytes]:
     for index, (pieces, cut) in enumerate(choices):
         yield render.chunk(cid, created, model,
                            [{"index": index, "delta": {"role": "assistant", "content": ""},
