@@ -13,7 +13,7 @@ from emulator.core.clock import Clock
 from emulator.core.errors import StartupError
 from emulator.core.ids import IdFactory
 from emulator.core.ledger import EntryKind, InsufficientCredits, Ledger, LedgerError
-from emulator.core.lifecycle import Lifecycle, Outcome, Phase, Task, plan_steps
+from emulator.core.lifecycle import Lifecycle, Outcome, Phase, Task, only_terminal, plan_steps
 from emulator.core.ratelimit import RateLimiter
 from emulator.core.scenarios import find
 from emulator.core.scheduler import Scheduler
@@ -180,6 +180,32 @@ async def test_side_effects_run_once_in_order_whoever_gets_there_first() -> None
     lifecycle.catch_up(task)
     assert seen == [Phase.QUEUED, Phase.RUNNING, Phase.SUCCEEDED]
     assert lifecycle.get("t1", "someone-else") is None
+
+
+async def test_steps_without_timely_effects_wait_for_the_next_step_that_has_them() -> None:
+    """A vendor whose effects all come with the last step (`only_terminal`) is woken once per
+    task; one with a webhook on every status change (no `timely`) at every step's time."""
+    clock = Clock("manual", start=100)
+    scheduler = Scheduler(clock)
+    lifecycle = Lifecycle(clock, scheduler)
+    seen: list[tuple[str, Phase, float]] = []
+    lifecycle.on_step("v", lambda task, step: seen.append((task.id, step.phase, clock.now())),
+                      timely=only_terminal)
+    lifecycle.on_step("w", lambda task, step: seen.append((task.id, step.phase, clock.now())))
+    lifecycle.start(_task(100))
+    webhooked = _task(100)
+    webhooked.id, webhooked.vendor = "t2", "w"
+    lifecycle.start(webhooked)
+    assert scheduler.pending() == 3  # t1's last step; t2's running and last steps
+    clock.advance(6)
+    await scheduler.run_due()
+    assert ("t2", Phase.RUNNING, 106) in seen and ("t1", Phase.RUNNING, 106) not in seen
+    clock.advance(10)
+    await scheduler.run_due()
+    assert [(p, at) for t, p, at in seen if t == "t1"] == [
+        (Phase.QUEUED, 100), (Phase.RUNNING, 116), (Phase.SUCCEEDED, 116)]
+    assert [(p, at) for t, p, at in seen if t == "t2"] == [
+        (Phase.QUEUED, 100), (Phase.RUNNING, 106), (Phase.SUCCEEDED, 116)]
 
 
 async def test_concurrent_readers_never_double_the_side_effects() -> None:

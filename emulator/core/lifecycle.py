@@ -183,6 +183,11 @@ def plan_steps(created_at: float, *, queued_for: float, running_for: float, term
 StepHook = Callable[[Task, Step], None]
 
 
+def only_terminal(task: Task, phase: Phase) -> bool:
+    """A `timely` for vendors whose side effects (billing, webhooks) all come with the last step."""
+    return False
+
+
 def _created_at(task: Task) -> float:
     return task.created_at
 
@@ -241,6 +246,7 @@ class Lifecycle:
         # error): one shared Outcome each instead of an object and a dict per task (issue 8).
         self._shared_outcomes: dict[tuple[Any, ...], Outcome] = {}
         self._hooks: dict[str, StepHook] = {}
+        self._timely: dict[str, Callable[[Task, Phase], bool]] = {}
         self._lock = threading.RLock()
         self.version = 0  # bumped by every change, so durable state knows when to write
         self.time_scale: dict[str, float] = {}  # vendor → factor on every planned duration
@@ -273,16 +279,23 @@ class Lifecycle:
         if task.applied < len(task.steps):
             self._unfinished.setdefault(task.account_id, {})[task.id] = task
 
-    def on_step(self, vendor: str, hook: StepHook) -> None:
-        """Register the vendor's side effects for a step (billing, webhooks)."""
+    def on_step(self, vendor: str, hook: StepHook, timely: Callable[[Task, Phase], bool] | None = None) -> None:
+        """Register the vendor's side effects for a step (billing, webhooks). `timely(task, phase)`
+        says whether a step before the last has side effects that must run at its own time (a
+        webhook); the others run with the next step that does, or when a read finds them due, which
+        no client can tell apart. Without it every step is run at its time."""
         self._hooks[vendor] = hook
+        if timely is None:
+            self._timely.pop(vendor, None)
+        else:
+            self._timely[vendor] = timely
 
     def start(self, task: Task) -> Task:
         scale = self.time_scale.get(task.vendor, 1.0)
         if scale != 1.0:  # a timing profile from the settings: every phase of this vendor's tasks
-            created = task.created_at
-            task.steps = Plan([s if s.at == created else Step(s.phase, created + (s.at - created) * scale)
-                               for s in task.steps])
+            created, raw = task.created_at, task.steps
+            task.steps = tuple.__new__(Plan, (_raw_get(raw, 0), *(
+                at if at == created else created + (at - created) * scale for at in _raw_get(raw, slice(1, None)))))
         _share_strings(task.params)
         _share_strings(task.data)
         key = _outcome_key(task.outcome)
@@ -314,8 +327,11 @@ class Lifecycle:
         steps = task.steps
         phases = _raw_get(steps, 0)
         catch_up = partial(self.catch_up, task)
+        timely = self._timely.get(task.vendor)
+        last = len(phases) - 1
         for i in range(task.applied, len(phases)):
-            self.scheduler.at(_raw_get(steps, i + 1), catch_up, label=f"{task.id}:{phases[i].value}")
+            if i == last or timely is None or timely(task, phases[i]):
+                self.scheduler.at(_raw_get(steps, i + 1), catch_up, label=f"{task.id}:{phases[i].value}")
 
     def catch_up(self, task: Task, now: float | None = None) -> None:
         """Run the side effects of every step due by `now` that has not run yet, once each."""
@@ -326,7 +342,8 @@ class Lifecycle:
             return  # the hot path of a poll: nothing due
         with self._lock:
             while task.applied < _raw_len(task.steps) - 1 and _raw_get(task.steps, task.applied + 1) <= now:
-                step = task.steps[task.applied]
+                steps = task.steps
+                step = Step(_raw_get(steps, 0)[task.applied], _raw_get(steps, task.applied + 1))
                 task.applied += 1
                 self.version += 1
                 hook = self._hooks.get(task.vendor)

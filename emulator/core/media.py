@@ -12,7 +12,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -79,14 +79,18 @@ class MediaStore:
         # shape, so a registration costs a pair, not a spec (a task keeps its media until a reset, and
         # memory per task is an issue-8 target). A `MediaSpec` value is an older `--state` file's.
         self.items: dict[str, tuple[MediaSpec, int] | MediaSpec] = {}
-        self._shapes: dict[MediaSpec, MediaSpec] = {}
+        self._shapes: dict[tuple[Any, ...], MediaSpec] = {}
         self._render_locks: dict[MediaSpec, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def register(self, spec: MediaSpec) -> str:
         name = f"{self._ids.token(24)}.{spec.fmt}"
-        shape = MediaSpec(spec.kind, spec.fmt, spec.width, spec.height, spec.seconds, spec.fps, 0, spec.audio)
-        self.items[name] = (self._shapes.setdefault(shape, shape), spec.seed)
+        # Looked up by a plain tuple: hashing one is C, a frozen dataclass's hash is Python (a submit's path).
+        key = (spec.kind, spec.fmt, spec.width, spec.height, spec.seconds, spec.fps, spec.audio)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = replace(spec, seed=0)
+        self.items[name] = (shape, spec.seed)
         return name
 
     def spec(self, name: str) -> MediaSpec | None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...core.accounts import Account, ApiKey
-from ...core.lifecycle import Phase, Step, Task
+from ...core.lifecycle import Phase, Step, Task, only_terminal
 from ...core.outbox import callback_url_allowed
 from ...core.runtime import Emulator
 from ...core.vendor import Vendor
@@ -48,7 +48,7 @@ def install(emulator: Emulator) -> None:
                                     "X-Genray-Signature": sign(task.data["webhook_secret"], body)},
                            retry_delays=WEBHOOK_RETRY_DELAYS, timeout=WEBHOOK_TIMEOUT, at=step.at)
 
-    emulator.lifecycle.on_step(NAME, on_step)
+    emulator.lifecycle.on_step(NAME, on_step, timely=only_terminal)
 
 
 def _plan_id(emulator: Emulator, body: dict[str, Any]) -> str:

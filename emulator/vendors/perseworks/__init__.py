@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...core.lifecycle import Phase, Step, Task
+from ...core.lifecycle import Phase, Step, Task, only_terminal
 from ...core.runtime import Emulator
 from ...core.vendor import Vendor
 from . import pricing, render
@@ -25,7 +25,7 @@ def install(emulator: Emulator) -> None:
         elif step.phase.terminal:
             ledger.refund(task.account_id, task.id, step.at, note=task.outcome.error_code)
 
-    emulator.lifecycle.on_step(NAME, on_step)
+    emulator.lifecycle.on_step(NAME, on_step, timely=only_terminal)
 
 
 def build() -> Vendor:
