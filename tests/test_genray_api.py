@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import pathlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -276,6 +277,8 @@ def test_upload_multipart_and_json_base64_are_served_publicly(emu: RunningEmulat
     assert multipart.status_code == 200
     body = multipart.json()
     assert body["size_bytes"] == len(data) and body["url"].startswith("/v1/files/")
+    # The document's pattern, "/v1/files/upload_u42_abc123_xyz.jpg" (the bytes decide the extension)
+    assert re.fullmatch(r"/v1/files/upload_u\d+_[a-z0-9]{6}_[a-z0-9]{3}\.png", body["url"]), body["url"]
     assert body["full_url"].endswith(body["url"])
     served = httpx.get(body["full_url"])  # no Authorization: the file path is public
     assert served.status_code == 200 and served.content == data and served.headers["content-type"] == "image/png"
@@ -283,6 +286,25 @@ def test_upload_multipart_and_json_base64_are_served_publicly(emu: RunningEmulat
     assert as_json.status_code == 200 and as_json.json()["size_bytes"] == len(data)
     data_url = gr.post("/api/v1/upload", json={"file": "data:image/png;base64," + base64.b64encode(data).decode()})
     assert data_url.status_code == 200
+
+
+def test_upload_names_follow_the_documents_pattern_per_account(emu: RunningEmulator, gr: httpx.Client) -> None:
+    """"url": "/v1/files/upload_u42_abc123_xyz.jpg": a JPEG ends in .jpg, and one account's uploads
+    share its user number while another account's differ."""
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(buf, "JPEG")
+    first = gr.post("/api/v1/upload", files={"file": ("a.jpeg", buf.getvalue(), "image/jpeg")}).json()["url"]
+    second = gr.post("/api/v1/upload", files={"file": ("b.png", png(), "image/png")}).json()["url"]
+    pattern = r"/v1/files/upload_u(\d+)_[a-z0-9]{6}_[a-z0-9]{3}\.(jpg|png)"
+    one, two = re.fullmatch(pattern, first), re.fullmatch(pattern, second)
+    assert one and one.group(2) == "jpg" and two and two.group(2) == "png"
+    assert one.group(1) == two.group(1) and first != second
+    with emu.control() as control:
+        other_key = control.post("/accounts", json={"vendor": "genray", "rate_limit_rpm": 0}).json()["api_key"]
+    other = httpx.post(emu.vendor_url("genray") + "/api/v1/upload", headers={"Authorization": f"Bearer {other_key}"},
+                       files={"file": ("c.png", png(), "image/png")})
+    third = re.fullmatch(pattern, other.json()["url"])
+    assert third and third.group(1) != one.group(1)
 
 
 @pytest.mark.parametrize("field", ["image", "data", "base64"])

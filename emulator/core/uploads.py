@@ -9,8 +9,10 @@ reach outside the store.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,14 @@ from . import media_render
 from .ids import IdFactory
 
 UPLOADS_PATH = "/uploads"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+\.[a-z0-9]+")
+
+
+def _named(token: str, fmt: str, naming: Callable[[str, str], str] | None) -> str:
+    name = naming(token, fmt) if naming is not None else f"{token}.{fmt}"
+    if not _SAFE_NAME.fullmatch(name):  # names become paths in the store's folder
+        raise ValueError(f"an upload name must be a plain file name, not {name!r}")
+    return name
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
                  "bmp": "image/bmp", "tiff": "image/tiff", "mp4": "video/mp4", "mov": "video/quicktime",
                  "webm": "video/webm", "mkv": "video/x-matroska", "avi": "video/x-msvideo",
@@ -84,9 +94,12 @@ class UploadStore:
 
     def put(self, *, vendor: str, account_id: str, data: bytes, filename: str | None = None,
             declared_type: str | None = None, kinds: frozenset[str] | set[str] = frozenset({"image", "video", "audio"}),
-            formats: frozenset[str] | set[str] | None = None, max_bytes: int, now: float) -> Upload:
+            formats: frozenset[str] | set[str] | None = None, max_bytes: int, now: float,
+            naming: Callable[[str, str], str] | None = None) -> Upload:
         """Store `data` if it decodes as one of `kinds` (and `formats`, when given); else raise
-        UploadRejected and keep nothing. `declared_type` is recorded nowhere: the bytes decide."""
+        UploadRejected and keep nothing. `declared_type` is recorded nowhere: the bytes decide.
+        `naming(token, format)` gives the stored name in a vendor's own pattern (default
+        `<token>.<format>`); it must build the name only from those two."""
         if not data:
             raise UploadRejected("empty", "the file is empty")
         if len(data) > max_bytes:
@@ -107,7 +120,9 @@ class UploadStore:
             allowed = ", ".join(sorted(formats or kinds))
             raise UploadRejected("unsupported_type", f"a {info['kind']} file ({fmt}) is not accepted here; "
                                                      f"allowed: {allowed}")
-        name = f"{token}.{fmt}"
+        name = _named(token, fmt, naming)
+        while name in self.items:  # a vendor's pattern may keep only part of the token
+            name = _named(self._ids.token(24), fmt, naming)
         path = self.root / name
         staging.replace(path)
         upload = Upload(

@@ -76,6 +76,7 @@ def account_extras(emulator: Emulator, account: Account, key: ApiKey, body: dict
     plan = pricing.PLANS[_plan_id(emulator, body)]
     account.plan = plan.id
     account.extras["genray_period_end"] = account.created_at + pricing.PLAN_PERIOD_SECONDS
+    account.extras["genray_user"] = sum(1 for a in emulator.accounts.accounts.values() if a.vendor == NAME)
     key.webhook_url = body.get("webhook_url")
     key.webhook_secret = "whsec_" + emulator.ids.secret(32)
     out: dict[str, Any] = {"plan": plan.id, "webhook_secret": key.webhook_secret}

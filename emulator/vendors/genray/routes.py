@@ -186,7 +186,8 @@ async def upload_file(call: Call) -> Response:
     try:
         upload = call.emulator.uploads.put(vendor=rules.NAME, account_id=account.id, data=data, filename=filename,
                                            declared_type=declared, kinds=UPLOAD_KINDS,
-                                           max_bytes=MAX_UPLOAD_BYTES, now=call.now)
+                                           max_bytes=MAX_UPLOAD_BYTES, now=call.now,
+                                           naming=rules.upload_naming(account))
     except UploadRejected as exc:
         message = exc.reason
         if exc.code == "unsupported_type":

@@ -3,9 +3,11 @@ jobs unfold in time, and the per-emulator bookkeeping of numeric generation ids.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +23,22 @@ from .render import error
 
 NAME = "genray"
 FILES_PREFIX = "/v1/files/"
+UPLOAD_EXTENSIONS = {"jpeg": "jpg"}  # the document's example name ends in .jpg
+
+
+def user_number(account: Account) -> int:
+    """The account's number in Genray's upload names (`upload_u42_…`): given when the account is made;
+    an account from an older `--state` file gets one from its id."""
+    number = account.extras.get("genray_user")
+    if isinstance(number, int):
+        return number
+    return int.from_bytes(hashlib.sha256(account.id.encode()).digest()[:3], "big") % 100_000
+
+
+def upload_naming(account: Account) -> Callable[[str, str], str]:
+    """Stored names in the document's pattern: `upload_u42_abc123_xyz.jpg`."""
+    user = user_number(account)
+    return lambda token, fmt: f"upload_u{user}_{token[:6]}_{token[6:9]}.{UPLOAD_EXTENSIONS.get(fmt, fmt)}"
 GENERATION_KINDS = ("video", "person")  # the jobs that count toward "Concurrent Jobs"
 
 # 720p output sizes by aspect ratio: the example's 16:9 is 1280x720; the others are the
