@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from starlette.datastructures import UploadFile as StarletteUpload
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -181,14 +181,23 @@ async def _read_body(request: Request, limit: int, vendor: Vendor) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise vendor.error("too_large", f"request body over {limit} bytes")
+    # The ASGI messages read directly (not `request.stream()`, an async generator per request).
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise vendor.error("too_large", f"request body over {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    body = request._body = b"".join(chunks)  # what Starlette's own readers (the form parser) read
+    return body
 
 
 class Pipeline:
@@ -324,8 +333,7 @@ class Pipeline:
         """A multipart or urlencoded body as a dict: text fields coerced to their declared types,
         file fields as `UploadedFile`s; validated against the spec's schema for that media type."""
         vendor = self.vendor
-        raw = await _read_body(request, vendor.max_body_bytes, vendor)
-        request._body = raw  # so that Starlette's form parser reads what was already received
+        await _read_body(request, vendor.max_body_bytes, vendor)  # kept on the request for the form parser
         try:
             parsed = await request.form(max_files=16, max_fields=256, max_part_size=vendor.max_body_bytes)
         except Exception as exc:  # python-multipart fails in many ways on malformed input: all are the client's
