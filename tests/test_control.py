@@ -26,6 +26,12 @@ def test_health(control: httpx.Client) -> None:
     ({"vendor": "perseworks", "credits": "lots"}, "credits"),
     ({"vendor": "perseworks", "allowed_models": "seedance-2.0"}, "allowed_models"),
     ({"vendor": "perseworks", "allowed_ips": ["not-an-ip"]}, "not-an-ip"),
+    # A figure no JSON encoder could write back (the account could never be shown): refused, not a 500 later
+    ({"vendor": "perseworks", "credits": 10**30}, "credits"),
+    ({"vendor": "perseworks", "rate_limit_rpm": 1e300}, "rate_limit_rpm"),
+    # Labels end up in listings as strings
+    ({"vendor": "perseworks", "name": 5}, "name"),
+    ({"vendor": "genray", "plan": ["advanced"]}, "plan"),
 ])
 def test_account_creation_rejects_bad_input(control: httpx.Client, body: dict[str, Any], message: str) -> None:
     before = len(control.get("/accounts").json())

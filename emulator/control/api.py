@@ -7,6 +7,7 @@ it mints keys and moves money, so it must not be reachable from a network by acc
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import time
 from collections import Counter
@@ -15,10 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+import yaml
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from ..core import spec as spec_module
 from ..core.faults import FaultError
 from ..core.journal import prometheus
 from ..core.ledger import as_number
@@ -30,6 +33,8 @@ from . import ui
 
 PREFIX = "/_emulator"
 STARTED = time.time()
+# This API's own OpenAPI document, kept beside the vendors' (a wheel installs it with them).
+CONTROL_DOCUMENT = "control.yaml"
 
 
 class ControlError(Exception):
@@ -63,13 +68,25 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
+# Above this a figure is a mistake, not a test: larger integers do not fit JSON's usual 64 bits
+# (orjson refuses them, so the account could never be shown) and floats stop being exact.
+MAX_NUMBER = 10**15
+
+
 def _number(body: dict[str, Any], name: str, *, default: Any = None, minimum: float = 0) -> Any:
     value = body.get(name, default)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise ControlError(400, f"'{name}' must be a number ≥ {minimum}")
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or not minimum <= value <= MAX_NUMBER):
+        raise ControlError(400, f"'{name}' must be a number from {minimum} to {MAX_NUMBER}")
     return value
+
+
+def _string(body: dict[str, Any], name: str) -> None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ControlError(400, f"'{name}' must be a string")
 
 
 def _string_list(body: dict[str, Any], name: str) -> None:
@@ -138,6 +155,8 @@ def mount(emulator: Emulator) -> Mount:
         _number(body, "rate_limit_rpm")
         _string_list(body, "allowed_models")
         _string_list(body, "allowed_ips")
+        for name in ("name", "plan", "webhook_url"):
+            _string(body, name)
         if "api_key" in body and not isinstance(body["api_key"], str):
             raise ControlError(400, "'api_key' (a key to pin) must be a string")
         if "scenario" in body and body["scenario"] not in SCENARIOS:
@@ -161,6 +180,7 @@ def mount(emulator: Emulator) -> Mount:
         _number(body, "rate_limit_rpm")
         _string_list(body, "allowed_models")
         _string_list(body, "allowed_ips")
+        _string(body, "name")
         if "api_key" in body and not isinstance(body["api_key"], str):
             raise ControlError(400, "'api_key' (a key to pin) must be a string")
         limit = emulator.vendors[account.vendor].max_keys(emulator, account)
@@ -293,6 +313,23 @@ def mount(emulator: Emulator) -> Mount:
     async def scenarios(request: Request) -> dict[str, str]:
         return dict(SCENARIOS)
 
+    def document(as_json: bool) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            refusal = refused(request)
+            if refusal is not None:
+                return refusal
+            # Read at each call (a rare one), from wherever the documents are found now (SEEDANCE_SPEC_DIR).
+            folder = spec_module.SPEC_DIR
+            try:
+                text = (folder / CONTROL_DOCUMENT).read_bytes()
+            except OSError:
+                return JSON({"error": f"no {CONTROL_DOCUMENT} in {folder}"}, status_code=404)
+            if as_json:
+                return JSON(yaml.safe_load(text))
+            return Response(text, media_type="application/yaml")
+
+        return endpoint
+
     return Mount(PREFIX, routes=[
         Route("/health", guarded(health), methods=["GET"]),
         Route("/reset", guarded(reset), methods=["POST"]),
@@ -313,6 +350,8 @@ def mount(emulator: Emulator) -> Mount:
         Route("/requests", guarded(requests), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/scenarios", guarded(scenarios), methods=["GET"]),
+        Route("/openapi.yaml", document(as_json=False), methods=["GET"]),
+        Route("/openapi.json", document(as_json=True), methods=["GET"]),
         Route("/assets", guarded(assets), methods=["GET"]),
         Route("/ui", ui_file("index.html"), methods=["GET"]),
         Route("/ui/state", guarded(ui_state), methods=["GET"]),
