@@ -40,17 +40,59 @@ class LedgerError(Exception):
 
 @dataclass(slots=True, frozen=True)
 class Entry:
+    """One movement of credits. `amount`, `credits_after` and `held_after` read as an `int` when
+    whole, else as an exact `Decimal`.
+
+    Stored as integers of one unit per entry, 10**-scale credits (`scale` 0: whole credits): an
+    int is 28–36 bytes against a Decimal's 104, entries are kept for every task, and memory per
+    task is an issue-8 target (PowerTokens' token prices make most of a task's amounts fractional).
+    Any Decimal is an integer times a power of ten, so nothing is ever rounded."""
+
     seq: int
     at: float
     account_id: str
     kind: EntryKind
-    # Whole amounts are stored as `int` (28 bytes against a Decimal's 104; entries are kept for
-    # every task, and memory per task is an issue-8 target); fractional ones stay exact Decimals.
-    amount: Number
+    amount_units: int
     ref: str | None
     note: str | None
-    credits_after: Number
-    held_after: Number
+    credits_units: int
+    held_units: int
+    scale: int = 0
+
+    @classmethod
+    def of(cls, seq: int, at: float, account_id: str, kind: EntryKind, amount: Number, ref: str | None,
+           note: str | None, credits_after: Number, held_after: Number) -> Entry:
+        amount_units, amount_scale = _exact(amount)
+        credits_units, credits_scale = _exact(credits_after)
+        held_units, held_scale = _exact(held_after)
+        scale = max(amount_scale, credits_scale, held_scale)
+        if scale:
+            amount_units *= 10 ** (scale - amount_scale)
+            credits_units *= 10 ** (scale - credits_scale)
+            held_units *= 10 ** (scale - held_scale)
+        return cls(seq, at, account_id, kind, amount_units, ref, note, credits_units, held_units, scale)
+
+    @property
+    def amount(self) -> Number:
+        return _read(self.amount_units, self.scale)
+
+    @property
+    def credits_after(self) -> Number:
+        return _read(self.credits_units, self.scale)
+
+    @property
+    def held_after(self) -> Number:
+        return _read(self.held_units, self.scale)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.seq, self.at, self.account_id, self.kind, self.amount_units, self.ref, self.note,
+                self.credits_units, self.held_units, self.scale)
+
+    def __setstate__(self, state: Any) -> None:
+        if len(state) == 9:  # a `--state` file from before units: the fields, amounts as numbers
+            state = Entry.of(*state).__getstate__()
+        for name, value in zip(Entry.__slots__, state, strict=True):
+            object.__setattr__(self, name, value)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -63,6 +105,29 @@ class Entry:
             "credits_after": as_number(self.credits_after),
             "held_after": as_number(self.held_after),
         }
+
+
+def _exact(value: Number) -> tuple[int, int]:
+    """`(units, scale)` with `value == units * 10**-scale` exactly, `scale` the decimal places the
+    value is written with (0 for an int)."""
+    if type(value) is int:
+        return value, 0
+    text = str(value)  # the quickest exact reading of a Decimal's digits (as_tuple is ~3× slower)
+    if "E" not in text:
+        whole, _, fraction = text.partition(".")
+        return int(whole + fraction), len(fraction)
+    sign, digits, exponent = value.as_tuple()  # scientific notation: a very small or large amount
+    assert isinstance(exponent, int), "the ledger holds finite amounts only"
+    units = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    return (units * 10**exponent, 0) if exponent >= 0 else (units, -exponent)
+
+
+def _read(units: int, scale: int) -> Number:
+    if scale == 0:
+        return units
+    whole, rest = divmod(units, 10**scale)
+    # The string form is exact at any length (`scaleb` would round to the context's precision).
+    return whole if rest == 0 else Decimal(f"{units}E-{scale}")
 
 
 @dataclass(slots=True)
@@ -82,12 +147,6 @@ def as_number(value: Number) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def compact(value: Decimal) -> Number:
-    """The same amount in its smallest exact form: an `int` when whole, else the Decimal itself."""
-    whole = int(value)
-    return whole if whole == value else value
-
-
 class Ledger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -103,8 +162,8 @@ class Ledger:
             raise LedgerError(f"ledger invariant broken for {account_id}: {bal}")
         self._seq += 1
         # Notes repeat across tasks ("seedance-2.0 720p 5s"): one shared copy each.
-        entry = Entry(self._seq, at, account_id, kind, compact(amount), ref,
-                      None if note is None else sys.intern(note), compact(bal.credits), compact(bal.held))
+        entry = Entry.of(self._seq, at, account_id, kind, amount, ref,
+                         None if note is None else sys.intern(note), bal.credits, bal.held)
         self._entries[account_id].append(entry)
         return entry
 
@@ -175,8 +234,6 @@ class Ledger:
             if not 0 <= amount <= held:
                 self._holds[(account_id, ref)] = held
                 raise LedgerError(f"cannot settle {amount} out of a hold of {held}")
-            if amount == held:
-                amount = held  # the same value: one object for the hold's and the settlement's entries
             bal = self._balances[account_id]
             bal.held -= held
             bal.credits -= amount

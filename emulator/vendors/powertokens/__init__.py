@@ -11,7 +11,7 @@ from ...core.accounts import Account
 from ...core.lifecycle import Phase, Step, Task
 from ...core.runtime import Emulator
 from ...core.vendor import Vendor
-from . import pricing, render
+from . import pricing, render, rules
 from .routes import handlers
 from .rules import NAME
 
@@ -30,8 +30,8 @@ def install(emulator: Emulator) -> None:
         if task.kind != "video":
             return
         if step.phase is Phase.SUCCEEDED:
-            model = pricing.MODELS[task.data["model"]]
-            actual = pricing.credits_for(emulator.prices[NAME], model, task.data["tokens"])
+            facts = rules.facts_of(task)
+            actual = pricing.credits_for(emulator.prices[NAME], pricing.MODELS[facts.model], facts.tokens)
             ledger.settle(task.account_id, task.id, actual, step.at)
         elif step.phase.terminal:
             ledger.refund(task.account_id, task.id, step.at, note=task.outcome.error_code or step.phase.value)
@@ -79,4 +79,5 @@ def build() -> Vendor:
         install=install,
         describe_assets=describe_assets,
         prices=pricing.PRICES,
+        restore=rules.restore_tasks,
     )

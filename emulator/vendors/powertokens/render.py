@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.responses import Response
@@ -13,6 +13,9 @@ from starlette.responses import Response
 from ...core.errors import ApiError
 from ...core.lifecycle import Phase, Task
 from ...core.media import MediaStore
+
+if TYPE_CHECKING:  # rules imports this module
+    from .rules import VideoFacts
 
 # kind → (HTTP status, Ark code). Documented (reference-ark-and-openai.md, "Errors"): 400
 # BadRequest MissingParameter / InvalidParameter / …SensitiveContentDetected; 401 AuthenticationError;
@@ -78,41 +81,42 @@ def ark_task(task: Task, now: float, phase: Phase | None = None) -> dict[str, An
     """The Ark GET body (reference-ark-and-openai.md, "GET /contents/generations/tasks/{id}");
     `phase` renders the task as of one step (a callback), else as of `now`."""
     d = task.data
+    facts: VideoFacts = d["facts"]
     phase = task.phase_at(now) if phase is None else phase
     body: dict[str, Any] = {
         "id": task.id,
-        "model": d["model"],
+        "model": facts.model,
         "status": phase.value,
         "created_at": int(task.created_at),
         "updated_at": updated_at(task, now),
         "seed": d["seed"],
-        "resolution": d["resolution"],
-        "ratio": d["ratio"],
-        "duration": d["duration"],
+        "resolution": facts.resolution,
+        "ratio": facts.ratio,
+        "duration": facts.duration,
         "framespersecond": 24,
-        "service_tier": d["service_tier"],
-        "execution_expires_after": d["execution_expires_after"],
-        "generate_audio": d["generate_audio"],
-        "draft": d["draft"],
-        "priority": d["priority"],
-        "camera_fixed": d["camera_fixed"],
-        "watermark": d["watermark"],
+        "service_tier": facts.service_tier,
+        "execution_expires_after": facts.execution_expires_after,
+        "generate_audio": facts.generate_audio,
+        "draft": facts.draft,
+        "priority": facts.priority,
+        "camera_fixed": facts.camera_fixed,
+        "watermark": facts.watermark,
     }
     if d.get("safety_identifier"):
         body["safety_identifier"] = d["safety_identifier"]
     if phase is Phase.SUCCEEDED:
-        origin = d["origin"]
+        origin = facts.origin
         content = {"video_url": MediaStore.url(origin, d["video"])}
         if d.get("last_frame"):
             content["last_frame_url"] = MediaStore.url(origin, d["last_frame"])
         body["content"] = content
-        body["usage"] = {"completion_tokens": d["tokens"], "total_tokens": d["tokens"]}
+        body["usage"] = {"completion_tokens": facts.tokens, "total_tokens": facts.tokens}
     elif phase is Phase.FAILED:
         body["error"] = {"code": task.outcome.error_code, "message": task.outcome.error_message}
     elif phase is Phase.EXPIRED:
         body["error"] = {"code": "TaskExpired",
                          "message": f"the task did not finish within execution_expires_after "
-                                    f"({d['execution_expires_after']} s)"}
+                                    f"({facts.execution_expires_after} s)"}
     return body
 
 
@@ -126,7 +130,7 @@ def task_id_body(task: Task) -> dict[str, Any]:
 def video_object(task: Task, now: float) -> dict[str, Any]:
     """The /v1/videos submit answer: `id`, `task_id`, `object: "video"`, `model`, `status`,
     `progress`, `created_at`."""
-    return {"id": task.id, "task_id": task.id, "object": "video", "model": task.data["model"],
+    return {"id": task.id, "task_id": task.id, "object": "video", "model": task.data["facts"].model,
             "status": task.phase_at(now).value, "progress": task.progress_at(now),
             "created_at": int(task.created_at)}
 

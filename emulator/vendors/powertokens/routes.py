@@ -57,22 +57,21 @@ def _submit(call: Call, req: rules.Request) -> Task:
         raise error("insufficient_credits", f"your balance is not enough for this task: it needs "
                     f"{exc.required} credits, {exc.available} are available; top up") from None
     steps, outcome = rules.video_steps(now, plan, req.execution_expires_after, name)
-    data: dict[str, Any] = {
-        "model": plan.model.id, "mode": plan.mode, "seed": plan.seed, "resolution": plan.resolution,
-        "ratio": plan.ratio, "duration": plan.duration, "service_tier": req.service_tier or "default",
-        "execution_expires_after": req.execution_expires_after, "generate_audio": plan.generate_audio,
-        "draft": plan.draft, "priority": req.priority or 0, "camera_fixed": req.camera_fixed,
-        "watermark": req.watermark, "safety_identifier": req.safety_identifier,
-        "callback_url": req.callback_url, "origin": call.origin, "interface": req.interface,
-        "tokens": plan.tokens, "width": plan.width, "height": plan.height,
-    }
+    facts = rules.VideoFacts(
+        model=plan.model.id, mode=plan.mode, resolution=plan.resolution, ratio=plan.ratio,
+        duration=plan.duration, service_tier=req.service_tier or "default",
+        execution_expires_after=req.execution_expires_after, generate_audio=plan.generate_audio,
+        draft=plan.draft, priority=req.priority or 0, camera_fixed=req.camera_fixed, watermark=req.watermark,
+        origin=call.origin, interface=req.interface, tokens=plan.tokens, width=plan.width, height=plan.height)
+    own: dict[str, Any] = {"safety_identifier": req.safety_identifier, "callback_url": req.callback_url}
     if steps[-1].phase is Phase.SUCCEEDED:
         seed = plan.seed % (2**31)
-        data["video"] = emulator.media.register(MediaSpec(
+        own["video"] = emulator.media.register(MediaSpec(
             "video", "mp4", plan.width, plan.height, plan.duration, seed=seed, audio=plan.generate_audio))
         if req.return_last_frame:
-            data["last_frame"] = emulator.media.register(MediaSpec("image", "png", plan.width, plan.height,
-                                                                   seed=seed))
+            own["last_frame"] = emulator.media.register(MediaSpec("image", "png", plan.width, plan.height,
+                                                                  seed=seed))
+    data = rules.video_data(facts, plan.seed, own)
     task = Task(id=task_id, vendor=NAME, kind="video", account_id=call.account.id, key_id=call.key.id,
                 created_at=now, steps=steps, outcome=outcome, params=dict(call.body), scenario=name, data=data)
     emulator.lifecycle.start(task)
@@ -136,9 +135,9 @@ async def list_content_generation_tasks(call: Call) -> Response:
                 continue
             if status and task.phase_at(now).value != status:
                 continue
-            if model and task.data["model"] != model:
+            if model and rules.facts_of(task).model != model:
                 continue
-            if tier and task.data["service_tier"] != tier:
+            if tier and rules.facts_of(task).service_tier != tier:
                 continue
             if skip <= total < skip + page_size:
                 page.append(task)

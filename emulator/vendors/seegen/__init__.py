@@ -73,4 +73,5 @@ def build() -> Vendor:
         prices=pricing.PRICES,
         max_keys=lambda emulator, account: MAX_KEYS,
         describe_assets=describe_assets,
+        restore=rules.restore_assets,
     )

@@ -142,6 +142,7 @@ async def upload_asset(call: Call) -> Response:
                 key_id=call.key.id, created_at=now, steps=steps, outcome=outcome, params=body,
                 scenario=name, data=data)
     emulator.lifecycle.start(task)
+    rules.index_asset(emulator, task)
     return JSON(render.asset_body(task, now))
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -261,16 +263,73 @@ def next_asset_number(emulator: Emulator) -> int:
 
 
 def new_volc_id(emulator: Emulator, now: float) -> str:
+    """`asset-<day>-<6 chars>`, drawn again while taken: the volcAssetId is also the task's id, and
+    a repeat within a day would replace another asset (or any task holding that id)."""
     day = datetime.fromtimestamp(now, tz=UTC).strftime("%Y%m%d")
-    return f"asset-{day}-{emulator.ids.token(6)}"
+    while (volc_id := f"asset-{day}-{emulator.ids.token(6)}") in emulator.lifecycle.tasks:
+        pass
+    return volc_id
+
+
+@dataclass
+class _AssetIndex:
+    """Numeric assetId → asset task, so that a lookup by number costs nothing in proportion to the
+    tasks held. The vendor has no hook on a reset, so the index checks itself against the lifecycle
+    (its count of SeeGen assets, and the found task still being the one held under its id) and is
+    rebuilt from the tasks when they disagree: after a reset, or a `--state` load (`restore`)."""
+
+    by_number: dict[int, Task] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_ASSET_INDEXES: weakref.WeakKeyDictionary[Emulator, _AssetIndex] = weakref.WeakKeyDictionary()
+
+
+def _asset_index(emulator: Emulator) -> _AssetIndex:
+    index = _ASSET_INDEXES.get(emulator)
+    if index is None:
+        index = _ASSET_INDEXES.setdefault(emulator, _AssetIndex())
+    return index
+
+
+def _rebuild_asset_index(emulator: Emulator, index: _AssetIndex) -> None:
+    index.by_number = {t.data["asset_id"]: t for t in list(emulator.lifecycle.tasks.values())
+                       if t.vendor == NAME and t.kind == "asset"}
+
+
+def restore_assets(emulator: Emulator) -> None:
+    """Index the assets of a `--state` file just loaded."""
+    index = _asset_index(emulator)
+    with index.lock:
+        _rebuild_asset_index(emulator, index)
+
+
+def index_asset(emulator: Emulator, task: Task) -> None:
+    """Record an asset task the lifecycle has just started."""
+    index = _asset_index(emulator)
+    with index.lock:
+        if len(index.by_number) != emulator.lifecycle.count(NAME, "asset") - 1:
+            _rebuild_asset_index(emulator, index)  # reset (or loaded) since the last asset: start over
+        index.by_number[task.data["asset_id"]] = task
+
+
+def _asset_by_number(emulator: Emulator, number: int) -> Task | None:
+    index = _asset_index(emulator)
+    tasks = emulator.lifecycle.tasks
+    with index.lock:
+        if len(index.by_number) != emulator.lifecycle.count(NAME, "asset"):
+            _rebuild_asset_index(emulator, index)
+        task = index.by_number.get(number)
+        if task is not None and tasks.get(task.id) is not task:
+            _rebuild_asset_index(emulator, index)
+            task = index.by_number.get(number)
+    return task
 
 
 def find_asset(emulator: Emulator, ref: str) -> Task | None:
     """By volcAssetId, or by numeric assetId (the document accepts both); any account's."""
     if ref.isascii() and ref.isdigit():
-        number = int(ref)
-        return next((t for t in list(emulator.lifecycle.tasks.values())
-                     if t.vendor == NAME and t.kind == "asset" and t.data["asset_id"] == number), None)
+        return _asset_by_number(emulator, int(ref))
     task = emulator.lifecycle.tasks.get(ref)
     return task if task is not None and task.vendor == NAME and task.kind == "asset" else None
 
