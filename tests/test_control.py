@@ -32,6 +32,8 @@ def test_health(control: httpx.Client) -> None:
     # Labels end up in listings as strings
     ({"vendor": "perseworks", "name": 5}, "name"),
     ({"vendor": "genray", "plan": ["advanced"]}, "plan"),
+    # Accepted once, it made the account's next createTask answer 500
+    ({"vendor": "seegen", "concurrency_limit": "lots"}, "concurrency_limit"),
 ])
 def test_account_creation_rejects_bad_input(control: httpx.Client, body: dict[str, Any], message: str) -> None:
     before = len(control.get("/accounts").json())

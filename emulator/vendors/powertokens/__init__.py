@@ -43,7 +43,9 @@ def install(emulator: Emulator) -> None:
                            url=url, body=body, headers={}, retry_delays=CALLBACK_RETRIES,
                            timeout=CALLBACK_TIMEOUT, at=step.at)
 
-    emulator.lifecycle.on_step(NAME, on_step)
+    # "callback_url: POSTed on every status change": a task with one needs each step on time; the
+    # others move credits only at the end.
+    emulator.lifecycle.on_step(NAME, on_step, timely=lambda task, phase: bool(task.data.get("callback_url")))
 
 
 def describe_assets(emulator: Emulator, account: Account) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from ...core.accounts import Account
-from ...core.lifecycle import Phase, Step, Task
+from ...core.lifecycle import Phase, Step, Task, only_terminal
 from ...core.runtime import Emulator
 from ...core.vendor import Vendor
 from . import pricing, render, rules
@@ -39,7 +39,7 @@ def install(emulator: Emulator) -> None:
                                     body=orjson.dumps(body), headers={}, retry_delays=CALLBACK_RETRY_DELAYS,
                                     timeout=CALLBACK_TIMEOUT, at=step.at)
 
-    emulator.lifecycle.on_step(NAME, on_step)
+    emulator.lifecycle.on_step(NAME, on_step, timely=only_terminal)
 
 
 def describe_assets(emulator: Emulator, account: Account) -> list[dict[str, Any]]:
@@ -53,6 +53,13 @@ def describe_assets(emulator: Emulator, account: Account) -> list[dict[str, Any]
 
 
 MAX_KEYS = 10  # "Create API keys at https://seegen.ai/account (max 10 per account)"
+
+
+def check_account(emulator: Emulator, body: dict[str, Any]) -> None:
+    """What `POST /_emulator/accounts {"vendor": "seegen", ...}` may say, checked before anything is made."""
+    limit = body.get("concurrency_limit")
+    if limit is not None and not (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0):
+        raise ValueError("'concurrency_limit' must be an integer ≥ 0 (0: unlimited)")
 
 
 def build() -> Vendor:
@@ -74,4 +81,5 @@ def build() -> Vendor:
         max_keys=lambda emulator, account: MAX_KEYS,
         describe_assets=describe_assets,
         restore=rules.restore_assets,
+        check_account=check_account,
     )
