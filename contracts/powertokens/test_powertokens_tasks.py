@@ -193,3 +193,9 @@ def test_at_most_120_queued_tasks(client: PowerTokens, control: Any) -> None:
     with pytest.raises(RateLimitError) as caught:
         client.tasks.create(model=V2_FAST, content=TEXT, extra_headers={"Authorization": account.api_key})
     assert caught.value.code == "QuotaExceeded"
+    # A cancelled task leaves the queue at once: the next one fits, and only one does.
+    queued = client.tasks.list(page_size=1, extra_headers={"Authorization": account.api_key}).items[0]
+    client.tasks.delete(queued.id, extra_headers={"Authorization": account.api_key})
+    client.tasks.create(model=V2_FAST, content=TEXT, extra_headers={"Authorization": account.api_key})
+    with pytest.raises(RateLimitError):
+        client.tasks.create(model=V2_FAST, content=TEXT, extra_headers={"Authorization": account.api_key})

@@ -38,7 +38,7 @@ class LedgerError(Exception):
     """A call that would break the ledger's rules (a programming error, never user input)."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Entry:
     """One movement of credits. `amount`, `credits_after` and `held_after` read as an `int` when
     whole, else as an exact `Decimal`.
@@ -46,7 +46,10 @@ class Entry:
     Stored as integers of one unit per entry, 10**-scale credits (`scale` 0: whole credits): an
     int is 28–36 bytes against a Decimal's 104, entries are kept for every task, and memory per
     task is an issue-8 target (PowerTokens' token prices make most of a task's amounts fractional).
-    Any Decimal is an integer times a power of ten, so nothing is ever rounded."""
+    Any Decimal is an integer times a power of ten, so nothing is ever rounded.
+
+    Never changed once recorded; not a frozen dataclass only because freezing makes every
+    construction set each of its ten fields through `object.__setattr__` (two entries a submit)."""
 
     seq: int
     at: float
