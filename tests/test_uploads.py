@@ -248,3 +248,21 @@ def test_malformed_and_oversized_multipart_bodies_are_refused(http: TestClient) 
     big = http.post("/api/files", files={"file": ("big.png", b"x" * 5000, "image/png")})
     assert big.status_code == 413
     assert http.seen == []  # type: ignore[attr-defined]
+
+
+def test_a_format_name_with_an_underscore_is_stored_not_a_500(store: UploadStore,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """FFmpeg names some formats with an underscore (`ea_cdata`, found by the PowerTokens fuzz run):
+    the stored name keeps it, and the upload succeeds."""
+    probed = {"kind": "audio", "format": "ea_cdata", "width": None, "height": None, "duration": 1.0,
+              "has_audio": True}
+    monkeypatch.setattr(media_render, "probe", lambda path: probed)
+    upload = store.put(vendor="v", account_id="a", data=b"\x01" * 64, kinds={"audio"}, max_bytes=1 << 20, now=0.0)
+    assert upload.name.endswith(".ea_cdata") and store.get(upload.name) is upload
+
+
+def test_a_vendor_naming_that_is_not_a_plain_file_name_is_refused_and_leaves_nothing(store: UploadStore) -> None:
+    with pytest.raises(ValueError, match="plain file name"):
+        store.put(vendor="v", account_id="a", data=png(8, 8), max_bytes=1 << 20, now=0.0,
+                  naming=lambda token, fmt: f"../{token}.{fmt}")
+    assert stored_files(store) == [] and store.items == {}

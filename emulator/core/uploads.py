@@ -25,7 +25,7 @@ from . import media_render
 from .ids import IdFactory
 
 UPLOADS_PATH = "/uploads"
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+\.[a-z0-9]+")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+\.[a-z0-9_]+")  # FFmpeg format names may have "_" (ea_cdata)
 
 
 def _named(token: str, fmt: str, naming: Callable[[str, str], str] | None) -> str:
@@ -120,9 +120,13 @@ class UploadStore:
             allowed = ", ".join(sorted(formats or kinds))
             raise UploadRejected("unsupported_type", f"a {info['kind']} file ({fmt}) is not accepted here; "
                                                      f"allowed: {allowed}")
-        name = _named(token, fmt, naming)
-        while name in self.items:  # a vendor's pattern may keep only part of the token
-            name = _named(self._ids.token(24), fmt, naming)
+        try:
+            name = _named(token, fmt, naming)
+            while name in self.items:  # a vendor's pattern may keep only part of the token
+                name = _named(self._ids.token(24), fmt, naming)
+        except ValueError:
+            staging.unlink(missing_ok=True)
+            raise
         path = self.root / name
         staging.replace(path)
         upload = Upload(
