@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 
 from emulator.core.media_render import probe
-from emulator.testing import RunningEmulator, SpecCheck
+from emulator.core.runtime import Settings
+from emulator.testing import RunningEmulator, SpecCheck, serve_in_thread
 
 pytestmark = pytest.mark.emulator_only
 
@@ -244,6 +245,23 @@ def test_from_person_accepts_eight_extra_references_and_clothing(gr: httpx.Clien
         "person_image_url": "https://e.com/me.jpg", "prompt": "salutes", "clothing_details": "name tape",
         "extra_reference_images": ["https://e.com/a.png"] * 8, "model": "seedance-2.0-fast", "duration": 10})
     assert response.status_code == 202 and response.json()["total_cost"] == 220
+
+
+def test_generation_numbers_start_again_after_a_reset() -> None:
+    """The account-visible numeric ids (1, 2, …) are the emulator's state: a reset forgets them."""
+    with serve_in_thread(Settings(vendors=["genray"], clock="manual", seed=3)) as running:
+        def two_videos() -> list[int]:
+            with running.control() as control:
+                key = control.post("/accounts", json={"vendor": "genray", "rate_limit_rpm": 0}).json()["api_key"]
+            with client_for(running, key) as c:
+                return [c.post("/api/v1/videos", json={"prompt": "a cat", "duration": 5}).json()["generation_id"]
+                        for _ in range(2)]
+
+        assert two_videos() == [1, 2]
+        assert two_videos() == [3, 4]  # one numbering for the whole emulator (docs/fidelity-genray.md A9)
+        with running.control() as control:
+            control.post("/reset").raise_for_status()
+        assert two_videos() == [1, 2]
 
 
 # -- upscale --------------------------------------------------------------------------------------

@@ -202,4 +202,6 @@ class Emulator:
         self.accounts.reset()
         self.ids.reseed(self.settings.seed)
         self.clock.reset(self.settings.start_time)
+        for vendor in self.vendors.values():
+            vendor.reset(self)
         self._seed_accounts()

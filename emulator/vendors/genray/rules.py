@@ -74,7 +74,6 @@ FAILED_MESSAGE = "Generation failed. Credits have been refunded."
 class State:
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     by_generation: dict[int, str] = field(default_factory=dict)
-    last_task: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -88,15 +87,17 @@ def state(emulator: Emulator) -> State:
     return found
 
 
+def forget_state(emulator: Emulator) -> None:
+    """After a reset: generation numbers start again at 1."""
+    _STATES.pop(emulator, None)
+
+
 def next_generation_id(emulator: Emulator, task_id: str) -> int:
     """The account-visible numeric id of a new generation (1, 2, …; restarts after a reset)."""
     st = state(emulator)
     with st.lock:
-        if st.last_task is not None and st.last_task not in emulator.lifecycle.tasks:
-            st.counter, st.by_generation = itertools.count(1), {}  # the emulator was reset
         number = next(st.counter)
         st.by_generation[number] = task_id
-        st.last_task = task_id
         return number
 
 
@@ -108,7 +109,6 @@ def restore_generations(emulator: Emulator) -> None:
                  if t.vendor == "genray" and "generation_id" in t.data}
         st.by_generation = dict(found)
         st.counter = itertools.count(max(found, default=0) + 1)
-        st.last_task = found[max(found)] if found else None
 
 
 def task_of_generation(emulator: Emulator, number: int) -> str | None:

@@ -506,6 +506,11 @@ def check_callback(req: Request) -> None:
 _QUEUE_ENDS: weakref.WeakKeyDictionary[Emulator, dict[str, list[tuple[float, str]]]] = weakref.WeakKeyDictionary()
 
 
+def forget_queues(emulator: Emulator) -> None:
+    """After a reset (with a seed, new accounts get the old ids: old bounds would only cost time)."""
+    _QUEUE_ENDS.pop(emulator, None)
+
+
 def note_queued(emulator: Emulator, task: Task) -> None:
     """Record a started video task's end of queue (for `check_queue`)."""
     steps = task.steps

@@ -297,6 +297,11 @@ def _rebuild_asset_index(emulator: Emulator, index: _AssetIndex) -> None:
                        if t.vendor == NAME and t.kind == "asset"}
 
 
+def forget_assets(emulator: Emulator) -> None:
+    """After a reset: no asset numbers are held any more."""
+    _ASSET_INDEXES.pop(emulator, None)
+
+
 def restore_assets(emulator: Emulator) -> None:
     """Index the assets of a `--state` file just loaded."""
     index = _asset_index(emulator)
@@ -308,8 +313,6 @@ def index_asset(emulator: Emulator, task: Task) -> None:
     """Record an asset task the lifecycle has just started."""
     index = _asset_index(emulator)
     with index.lock:
-        if len(index.by_number) != emulator.lifecycle.count(NAME, "asset") - 1:
-            _rebuild_asset_index(emulator, index)  # reset (or loaded) since the last asset: start over
         index.by_number[task.data["asset_id"]] = task
 
 
@@ -317,10 +320,8 @@ def _asset_by_number(emulator: Emulator, number: int) -> Task | None:
     index = _asset_index(emulator)
     tasks = emulator.lifecycle.tasks
     with index.lock:
-        if len(index.by_number) != emulator.lifecycle.count(NAME, "asset"):
-            _rebuild_asset_index(emulator, index)
         task = index.by_number.get(number)
-        if task is not None and tasks.get(task.id) is not task:
+        if task is not None and tasks.get(task.id) is not task:  # no longer held: trust the lifecycle
             _rebuild_asset_index(emulator, index)
             task = index.by_number.get(number)
     return task
