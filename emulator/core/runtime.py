@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .accounts import Account, Accounts, ApiKey, KeyScopes
 from .clock import Clock, ClockMode
@@ -21,6 +22,8 @@ from .ratelimit import RateLimiter
 from .scheduler import Scheduler
 from .state import StateFile, uploads_dir
 from .uploads import UploadStore
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from .vendor import Vendor
@@ -96,6 +99,7 @@ class Emulator:
         self.faults = Faults(settings.seed)
         self.journal = Journal(settings.journal_size, log_requests=settings.log_requests)
         self.vendors: dict[str, Vendor] = {v.name: v for v in vendors}
+        self._vendor_state: dict[tuple[str, str], Any] = {}
         self.prices: dict[str, dict[str, Any]] = {
             v.name: _merge_prices(v.name, v.prices, settings.extra.get(f"{v.name}.prices")) for v in vendors}
         for vendor in vendors:
@@ -188,6 +192,16 @@ class Emulator:
         await self.scheduler.run_due()
         return self.clock.now()
 
+    def vendor_state(self, vendor: str, name: str, factory: Callable[[], T]) -> T:
+        """What a vendor keeps beside the core's state (an index, a counter): one object per name,
+        made by `factory` when first asked for, forgotten by `reset`. A vendor whose object must
+        survive `--state` rebuilds it in its `restore`."""
+        key = (vendor, name)
+        found = self._vendor_state.get(key)
+        if found is None:
+            found = self._vendor_state.setdefault(key, factory())
+        return found  # type: ignore[no-any-return]
+
     def reset(self) -> None:
         """Forget every account, task, webhook and media item; restart the clock and the seed."""
         self.scheduler.clear()
@@ -202,6 +216,5 @@ class Emulator:
         self.accounts.reset()
         self.ids.reseed(self.settings.seed)
         self.clock.reset(self.settings.start_time)
-        for vendor in self.vendors.values():
-            vendor.reset(self)
+        self._vendor_state.clear()
         self._seed_accounts()

@@ -143,9 +143,6 @@ class Vendor:
     rate_limit_for: Callable[[Emulator, Account, ApiKey], int] | None = None
     # Rebuild what the vendor keeps beside the core's state after `--state` was loaded.
     restore: Callable[[Emulator], None] = lambda emulator: None
-    # Forget what the vendor keeps beside the core's state; `Emulator.reset` calls it after the
-    # core has forgotten its own, before the configured accounts are made again.
-    reset: Callable[[Emulator], None] = lambda emulator: None
     # What the account has in the vendor's own asset store (assets, uploads), for the inspector
     # page: one JSON-ready dict per item with at least id, kind, status and created_at.
     describe_assets: Callable[[Emulator, Account], list[dict[str, Any]]] = lambda emulator, account: []

@@ -115,6 +115,5 @@ def build() -> Vendor:
         account_extras=account_extras,
         rate_limit_for=rules.rate_limit_for,
         restore=rules.restore_generations,
-        reset=rules.forget_state,
         prices=pricing.PRICES,
     )

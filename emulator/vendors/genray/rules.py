@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,19 +76,8 @@ class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_STATES: weakref.WeakKeyDictionary[Emulator, State] = weakref.WeakKeyDictionary()
-
-
 def state(emulator: Emulator) -> State:
-    found = _STATES.get(emulator)
-    if found is None:
-        found = _STATES[emulator] = State()
-    return found
-
-
-def forget_state(emulator: Emulator) -> None:
-    """After a reset: generation numbers start again at 1."""
-    _STATES.pop(emulator, None)
+    return emulator.vendor_state(NAME, "generations", State)
 
 
 def next_generation_id(emulator: Emulator, task_id: str) -> int:

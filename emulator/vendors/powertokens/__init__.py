@@ -82,5 +82,4 @@ def build() -> Vendor:
         describe_assets=describe_assets,
         prices=pricing.PRICES,
         restore=rules.restore_tasks,
-        reset=rules.forget_queues,
     )

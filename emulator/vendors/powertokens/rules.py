@@ -10,7 +10,6 @@ import base64
 import heapq
 import io
 import re
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -499,23 +498,23 @@ def check_callback(req: Request) -> None:
         raise error("invalid", "callback_url must be an http(s) URL", param="callback_url")
 
 
-# Per emulator and account, a heap of (end of the queued phase, task id) of the video tasks submitted:
-# what is still in it after popping the ended ones bounds the queued tasks from above (a cancelled
-# task stays until its queued phase would have ended), so only an account near the cap is counted
-# exactly. Without it each submit looked at the phase of every unfinished task (hundreds under load).
-_QUEUE_ENDS: weakref.WeakKeyDictionary[Emulator, dict[str, list[tuple[float, str]]]] = weakref.WeakKeyDictionary()
+# Per account (in the emulator's vendor state), a heap of (end of the queued phase, task id) of the
+# video tasks submitted: what is still in it after popping the ended ones bounds the queued tasks
+# from above (a cancelled task stays until its queued phase would have ended), so only an account
+# near the cap is counted exactly. Without it each submit looked at the phase of every unfinished
+# task (hundreds under load).
+QueueEnds = dict[str, list[tuple[float, str]]]
 
 
-def forget_queues(emulator: Emulator) -> None:
-    """After a reset (with a seed, new accounts get the old ids: old bounds would only cost time)."""
-    _QUEUE_ENDS.pop(emulator, None)
+def _queue_ends(emulator: Emulator) -> QueueEnds:
+    return emulator.vendor_state(NAME, "queue_ends", dict)
 
 
 def note_queued(emulator: Emulator, task: Task) -> None:
     """Record a started video task's end of queue (for `check_queue`)."""
     steps = task.steps
     if len(steps) > 1 and steps.phase(0) is Phase.QUEUED:
-        ends = _QUEUE_ENDS.setdefault(emulator, {}).setdefault(task.account_id, [])
+        ends = _queue_ends(emulator).setdefault(task.account_id, [])
         heapq.heappush(ends, (steps.at(1), task.id))
 
 
@@ -523,7 +522,7 @@ def check_queue(call: Call) -> None:
     """"At most 120 queued tasks per account"."""
     assert call.account is not None
     now = call.now
-    ends = _QUEUE_ENDS.get(call.emulator, {}).get(call.account.id)
+    ends = _queue_ends(call.emulator).get(call.account.id)
     while ends and ends[0][0] <= now:
         heapq.heappop(ends)
     if not ends or len(ends) < MAX_QUEUED:
@@ -661,7 +660,7 @@ def upgrade_video_data(data: dict[str, Any]) -> dict[str, Any]:
 
 def restore_tasks(emulator: Emulator) -> None:
     """After `--state` was loaded: video tasks stored in the older layout take the current one."""
-    _QUEUE_ENDS.pop(emulator, None)
+    _queue_ends(emulator).clear()
     for task in list(emulator.lifecycle.tasks.values()):
         if task.vendor == NAME and task.kind == "video":
             task.data = upgrade_video_data(task.data)

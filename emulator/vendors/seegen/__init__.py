@@ -81,6 +81,5 @@ def build() -> Vendor:
         max_keys=lambda emulator, account: MAX_KEYS,
         describe_assets=describe_assets,
         restore=rules.restore_assets,
-        reset=rules.forget_assets,
         check_account=check_account,
     )

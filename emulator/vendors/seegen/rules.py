@@ -14,7 +14,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -282,24 +281,13 @@ class _AssetIndex:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_ASSET_INDEXES: weakref.WeakKeyDictionary[Emulator, _AssetIndex] = weakref.WeakKeyDictionary()
-
-
 def _asset_index(emulator: Emulator) -> _AssetIndex:
-    index = _ASSET_INDEXES.get(emulator)
-    if index is None:
-        index = _ASSET_INDEXES.setdefault(emulator, _AssetIndex())
-    return index
+    return emulator.vendor_state(NAME, "assets", _AssetIndex)
 
 
 def _rebuild_asset_index(emulator: Emulator, index: _AssetIndex) -> None:
     index.by_number = {t.data["asset_id"]: t for t in list(emulator.lifecycle.tasks.values())
                        if t.vendor == NAME and t.kind == "asset"}
-
-
-def forget_assets(emulator: Emulator) -> None:
-    """After a reset: no asset numbers are held any more."""
-    _ASSET_INDEXES.pop(emulator, None)
 
 
 def restore_assets(emulator: Emulator) -> None:
