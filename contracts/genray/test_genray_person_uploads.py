@@ -4,6 +4,7 @@ by multipart and JSON base64 (10 MB), served publicly under /v1/files/ and usabl
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -94,6 +95,14 @@ def test_upload_then_public_file_then_use_as_person_and_reference(client: Genray
     ref_job = client.videos.create(prompt="a studio", reference_images=[upload.full_url], duration=4,
                                    model="seedance-2.0-fast")
     assert ref_job.status == "queued"
+
+
+@pytest.mark.emulator_only
+def test_upload_names_follow_the_documents_example(client: Genray) -> None:
+    """"url": "/v1/files/upload_u42_abc123_xyz.jpg": the emulator names uploads that way (a live
+    service may name them otherwise; only the /v1/files/ prefix is promised, so this is not portable)."""
+    upload = client.uploads.create(png(12, 9), filename="any-name.png", content_type="image/png")
+    assert re.fullmatch(r"/v1/files/upload_u\d+_[a-z0-9]{6}_[a-z0-9]{3}\.png", upload.url), upload.url
 
 
 def test_upload_from_a_path(client: Genray, tmp_path: Any) -> None:
